@@ -1,0 +1,1 @@
+"""Beam adapters: the only package that imports apache_beam (plus the pipelines)."""

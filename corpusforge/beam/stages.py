@@ -1,0 +1,74 @@
+"""Beam adapter for runner-free stages: a PCollection of RecordBatches in, kept batches,
+rejected batches and row tallies out."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import apache_beam as beam
+from apache_beam import pvalue
+
+from corpusforge.accounting import Tally
+from corpusforge.transforms.base import Stage
+
+REJECTED = "rejected"
+COUNTS = "counts"
+
+
+class StageOutputs(NamedTuple):
+    kept: beam.PCollection
+    rejected: beam.PCollection
+    counts: beam.PCollection
+
+
+class _StageFn(beam.DoFn):
+    """Runs one stage per batch; the stage's models load in ``setup`` on the worker, never pickled."""
+
+    def __init__(self, stage: Stage):
+        self._stage = stage
+
+    def setup(self):
+        self._stage.setup()
+
+    def process(self, batch):
+        split = self._stage.process(batch)
+        if split.kept.num_rows:
+            yield split.kept
+        if split.rejected.num_rows:
+            yield pvalue.TaggedOutput(REJECTED, split.rejected)
+        yield pvalue.TaggedOutput(COUNTS, Tally.of_split(self._stage.name, split))
+
+
+class ApplyStage(beam.PTransform):
+    """Apply a :class:`Stage` to every batch; returns ``StageOutputs(kept, rejected, counts)``."""
+
+    def __init__(self, stage: Stage):
+        super().__init__(label=f"Stage[{stage.name}]")
+        self._stage = stage
+
+    def expand(self, batches):
+        outputs = batches | beam.ParDo(_StageFn(self._stage)).with_outputs(REJECTED, COUNTS, main="kept")
+        return StageOutputs(outputs.kept, outputs[REJECTED], outputs[COUNTS])
+
+
+class _TallyCombineFn(beam.CombineFn):
+    def create_accumulator(self):
+        return Tally()
+
+    def add_input(self, acc, tally):
+        acc += tally
+        return acc
+
+    def merge_accumulators(self, accs):
+        return Tally.merge(accs)
+
+    def extract_output(self, acc):
+        return acc
+
+
+class SumTallies(beam.PTransform):
+    """Flatten any number of tally PCollections into one global Tally (an empty run gives an empty Tally)."""
+
+    def expand(self, tallies):
+        flat = tallies | "Flatten" >> beam.Flatten() if isinstance(tallies, (list, tuple)) else tallies
+        return flat | "Sum" >> beam.CombineGlobally(_TallyCombineFn())

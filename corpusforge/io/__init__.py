@@ -1,0 +1,1 @@
+"""Readers (files -> Arrow batches of records) and writers (batches -> sharded Parquet)."""

@@ -1,0 +1,127 @@
+"""Record-level building blocks shared by readers and stages: stable ids, the kept/rejected
+split every stage returns, and rejected-row construction."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corpusforge.schemas import load_schema
+
+PREVIEW_CHARS = 240
+
+
+def stable_id(*parts: object) -> str:
+    """A 128-bit hex id from the parts (e.g. source, file, line): same parts, same id, on any machine."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        digest.update(str(part).encode("utf-8", "surrogatepass"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()
+
+
+def preview(raw: bytes | str | None, limit: int = PREVIEW_CHARS) -> str | None:
+    """A bounded, always-valid preview of raw input; undecodable bytes appear as ``\\xNN``."""
+    if raw is None:
+        return None
+    if isinstance(raw, bytes):
+        raw = raw[: limit * 4].decode("utf-8", "backslashreplace")
+    text = raw.replace("\x00", "\\x00")
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def empty_rejected() -> pa.RecordBatch:
+    return pa.RecordBatch.from_pylist([], schema=load_schema("rejected"))
+
+
+@dataclass
+class Rejections:
+    """Collects rejected rows for one stage and record kind, then emits them as one batch."""
+
+    stage: str
+    kind: str
+    rows: list[dict] = field(default_factory=list)
+
+    def add(
+        self,
+        *,
+        id: str,
+        source: str,
+        reason: str,
+        detail: str | None = None,
+        file: str | None = None,
+        offset: int | None = None,
+        raw: bytes | str | None = None,
+    ) -> None:
+        self.rows.append(
+            {
+                "id": id,
+                "source": source,
+                "kind": self.kind,
+                "stage": self.stage,
+                "reason": reason,
+                "detail": detail,
+                "file": file,
+                "offset": offset,
+                "preview": preview(raw),
+            }
+        )
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def to_batch(self) -> pa.RecordBatch:
+        batch = pa.RecordBatch.from_pylist(self.rows, schema=load_schema("rejected"))
+        self.rows = []
+        return batch
+
+
+@dataclass(frozen=True)
+class Split:
+    """What a stage returns: rows it keeps (with any columns it added) and rows it refused."""
+
+    kept: pa.RecordBatch
+    rejected: pa.RecordBatch
+
+    @classmethod
+    def keep_all(cls, batch: pa.RecordBatch) -> "Split":
+        return cls(batch, empty_rejected())
+
+
+def reject_where(
+    batch: pa.RecordBatch,
+    mask: pa.Array | Sequence[bool],
+    *,
+    stage: str,
+    kind: str,
+    reason: str | Sequence[str | None],
+    detail: str | Sequence[str | None] | None = None,
+    text_column: str = "text",
+) -> Split:
+    """Split ``batch`` by ``mask`` (True = reject); rejected rows keep id, source and a text preview.
+
+    ``reason`` and ``detail`` are one value for all rows or one per row of ``batch``.
+    """
+    mask = pa.array(mask, pa.bool_()) if not isinstance(mask, pa.Array) else mask
+    mask = pc.fill_null(mask, False)
+    if not pc.any(mask).as_py():
+        return Split.keep_all(batch)
+    kept = batch.filter(pc.invert(mask))
+    rejected = Rejections(stage=stage, kind=kind)
+    ids = batch.column("id").to_pylist()
+    sources = batch.column("source").to_pylist()
+    texts = batch.column(text_column).to_pylist() if text_column in batch.schema.names else [None] * batch.num_rows
+    for i, flag in enumerate(mask.to_pylist()):
+        if flag:
+            rejected.add(
+                id=ids[i],
+                source=sources[i],
+                reason=reason if isinstance(reason, str) else reason[i],
+                detail=detail if detail is None or isinstance(detail, str) else detail[i],
+                raw=texts[i],
+            )
+    return Split(kept, rejected.to_batch())

@@ -1,0 +1,133 @@
+"""Versioned Arrow schemas, loaded from the JSON files in ``schemas/``.
+
+A record kind (segment, bitext, codeswitch, rejected) has a base schema that a released
+version never changes. Stages add their own columns (declared by the stage, never inferred
+from rows): the output schema of a run is the base schema plus those columns, fixed before
+the pipeline starts.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+from typing import Any, Iterable
+
+import pyarrow as pa
+
+KINDS = ("segment", "bitext", "codeswitch", "rejected")
+CURRENT_VERSION = {"segment": 1, "bitext": 1, "codeswitch": 1, "rejected": 1}
+
+_PRIMITIVES = {
+    "string": pa.string(),
+    "bool": pa.bool_(),
+    "int32": pa.int32(),
+    "int64": pa.int64(),
+    "float32": pa.float32(),
+    "float64": pa.float64(),
+    "binary": pa.binary(),
+}
+
+
+class SchemaError(ValueError):
+    """A table does not match the schema it is written under."""
+
+
+def parse_type(spec: Any) -> pa.DataType:
+    """Turn a JSON type (``"string"``, ``{"list": T}``, ``{"map": [K, V]}``, ``{"struct": [...]}``) into Arrow."""
+    if isinstance(spec, str):
+        if spec not in _PRIMITIVES:
+            raise SchemaError(f"unknown type {spec!r}; known: {sorted(_PRIMITIVES)}")
+        return _PRIMITIVES[spec]
+    if isinstance(spec, dict) and len(spec) == 1:
+        ((tag, arg),) = spec.items()
+        if tag == "list":
+            return pa.list_(parse_type(arg))
+        if tag == "map":
+            key, value = arg
+            return pa.map_(parse_type(key), parse_type(value))
+        if tag == "struct":
+            return pa.struct([parse_field(f) for f in arg])
+    raise SchemaError(f"cannot parse type {spec!r}")
+
+
+def type_to_json(dtype: pa.DataType) -> Any:
+    """Inverse of :func:`parse_type`, used to check JSON and code agree."""
+    for name, primitive in _PRIMITIVES.items():
+        if dtype == primitive:
+            return name
+    if pa.types.is_map(dtype):
+        return {"map": [type_to_json(dtype.key_type), type_to_json(dtype.item_type)]}
+    if pa.types.is_list(dtype):
+        return {"list": type_to_json(dtype.value_type)}
+    if pa.types.is_struct(dtype):
+        return {"struct": [field_to_json(dtype.field(i)) for i in range(dtype.num_fields)]}
+    raise SchemaError(f"type {dtype} has no JSON form")
+
+
+def parse_field(spec: dict) -> pa.Field:
+    doc = spec.get("doc")
+    metadata = {"doc": doc} if doc else None
+    return pa.field(spec["name"], parse_type(spec["type"]), nullable=spec.get("nullable", True), metadata=metadata)
+
+
+def field_to_json(field: pa.Field) -> dict:
+    out = {"name": field.name, "type": type_to_json(field.type), "nullable": field.nullable}
+    if field.metadata and b"doc" in field.metadata:
+        out["doc"] = field.metadata[b"doc"].decode()
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def load_schema(kind: str, version: int | None = None) -> pa.Schema:
+    """The base schema of a record kind, from ``schemas/<kind>.v<version>.json`` (current version by default)."""
+    if kind not in CURRENT_VERSION:
+        raise SchemaError(f"unknown record kind {kind!r}; known: {', '.join(KINDS)}")
+    version = version or CURRENT_VERSION[kind]
+    path = resources.files("corpusforge.schemas_json") / f"{kind}.v{version}.json"
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    if spec["name"] != kind or spec["version"] != version:
+        raise SchemaError(f"{path} declares {spec['name']}.v{spec['version']}, expected {kind}.v{version}")
+    return pa.schema([parse_field(f) for f in spec["fields"]], metadata={"corpusforge.schema": schema_id(kind, version)})
+
+
+def schema_id(kind: str, version: int | None = None) -> str:
+    return f"{kind}.v{version or CURRENT_VERSION[kind]}"
+
+
+def extend(base: pa.Schema, extra: Iterable[pa.Field]) -> pa.Schema:
+    """Base schema plus stage-declared columns; a stage may not redefine a column with another type."""
+    schema = base
+    for field in extra:
+        index = schema.get_field_index(field.name)
+        if index < 0:
+            schema = schema.append(field)
+        elif schema.field(index).type != field.type:
+            raise SchemaError(f"column {field.name!r} declared as {field.type}, but the schema has {schema.field(index).type}")
+    return schema
+
+
+def conform(data: pa.RecordBatch | pa.Table, schema: pa.Schema) -> pa.Table:
+    """Select and cast ``data`` to exactly ``schema``: missing non-null columns, nulls in
+    non-null columns and undeclared columns are errors, not silent fixes."""
+    table = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
+    undeclared = set(table.column_names) - set(schema.names)
+    if undeclared:
+        raise SchemaError(f"columns not in schema {schema.metadata and schema.metadata.get(b'corpusforge.schema')}: {sorted(undeclared)}")
+    columns = []
+    for field in schema:
+        if field.name in table.column_names:
+            column = table.column(field.name)
+            if column.type != field.type:
+                try:
+                    column = column.cast(field.type)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                    raise SchemaError(f"column {field.name!r}: cannot cast {column.type} to {field.type}: {exc}") from exc
+        elif field.nullable:
+            column = pa.nulls(table.num_rows, field.type)
+        else:
+            raise SchemaError(f"required column {field.name!r} is missing")
+        if not field.nullable and column.null_count:
+            raise SchemaError(f"column {field.name!r} is not nullable but has {column.null_count} nulls")
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=schema)

@@ -1,0 +1,1 @@
+"""Runner-free stages, one module per capability; each works on Arrow batches."""

@@ -1,0 +1,1 @@
+"""One module per job; each has ``build(p, cfg)`` (what tests call) and ``main(argv)``."""

@@ -1,0 +1,1 @@
+"""Versioned Arrow schemas as JSON; installed as package data of corpusforge."""
