@@ -37,6 +37,8 @@ MACRO_TO_FLORES = {
     "aka": "twi",
 }
 
+_FLORES_TO_MACRO = {v: k for k, v in MACRO_TO_FLORES.items()}  # later keys win: als -> sqi
+
 _CANONICAL = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
 
 
@@ -88,6 +90,7 @@ def same_language(a: str, b: str) -> bool:
 
 def alpha2(code: str) -> str | None:
     """ISO 639-1 code where one exists (sacremoses and many tools want it): ``hin_Deva`` -> ``hi``."""
-    lang = langcodes.Language.get(language_of(code))
-    short = str(lang.language)
+    alpha3 = language_of(code)
+    alpha3 = _FLORES_TO_MACRO.get(alpha3, alpha3)
+    short = str(langcodes.Language.get(alpha3).language)
     return short if len(short) == 2 else None
