@@ -1,0 +1,287 @@
+"""Recipes: YAML that says what a run does, loaded into typed objects before anything runs.
+
+Unknown keys, wrong types, unknown formats or stages, bad language codes and input patterns
+that match no file all fail here, with a message naming the key or path to change. Readers and
+stages are built from their own typed constructors, so a recipe accepts exactly the options
+the code does.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import importlib
+import inspect
+import json
+import typing
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+import yaml
+
+PACKAGE_PREFIX = "corpusforge:"
+
+# (format, kind) -> reader class, as "module:Class" so optional dependencies load only when used.
+READERS = {
+    ("text", "segment"): "corpusforge.io.readers:TextReader",
+    ("jsonl", "segment"): "corpusforge.io.readers:JsonlReader",
+    ("tsv", "segment"): "corpusforge.io.readers:TsvReader",
+    ("parquet", "segment"): "corpusforge.io.readers:ParquetReader",
+    ("moses", "bitext"): "corpusforge.io.readers:MosesReader",
+    ("tsv", "bitext"): "corpusforge.io.readers:ParallelTsvReader",
+    ("tmx", "bitext"): "corpusforge.io.readers:TmxReader",
+    ("jsonl", "bitext"): "corpusforge.io.readers:ParallelJsonlReader",
+    ("parquet", "bitext"): "corpusforge.io.readers:ParallelParquetReader",
+}
+
+STAGES = {
+    "normalize": "corpusforge.transforms.normalize:Normalizer",
+}
+
+
+class ConfigError(ValueError):
+    """A recipe that cannot run; the message names the key or path to change."""
+
+
+def _load_class(spec: str) -> type:
+    module, name = spec.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def construct(cls: type, options: dict[str, Any], where: str) -> Any:
+    """Build ``cls(**options)`` after checking every key and type against its constructor."""
+    params = {
+        name: p
+        for name, p in inspect.signature(cls.__init__).parameters.items()
+        if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
+    for key in options:
+        if key not in params:
+            hint = difflib.get_close_matches(key, params, n=1)
+            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise ConfigError(f"{where}.{key}: unknown option{suggestion}; {cls.__name__} accepts: {', '.join(params)}")
+    hints = typing.get_type_hints(cls.__init__)
+    fields = {
+        name: (hints.get(name, Any), ... if p.default is p.empty else p.default) for name, p in params.items()
+    }
+    model = pydantic.create_model(
+        f"{cls.__name__}Options", __config__=pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=True), **fields
+    )
+    try:
+        validated = model(**options)
+    except pydantic.ValidationError as exc:
+        raise ConfigError(_format_errors(exc, where)) from None
+    try:
+        return cls(**{name: getattr(validated, name) for name in params})
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _format_errors(exc: pydantic.ValidationError, where: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(part) for part in err["loc"])
+        lines.append(f"{where}.{loc}: {err['msg']}" if loc else f"{where}: {err['msg']}")
+    return "\n".join(lines)
+
+
+class _Strict(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+
+class InputSpec(_Strict):
+    """One input: a name (the ``source`` of its records), files, a format and reader options."""
+
+    name: str = pydantic.Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    format: Literal["text", "jsonl", "tsv", "parquet", "moses", "tmx"]
+    kind: Literal["segment", "bitext"] = "segment"
+    paths: list[str] = pydantic.Field(min_length=1)
+    options: dict[str, Any] = {}
+
+
+class DedupSpec(_Strict):
+    scope: Literal["global", "source", "none"] = "global"
+
+
+class OutputSpec(_Strict):
+    path: str
+    shard_count: int | None = pydantic.Field(default=None, ge=1)
+    target_shard_bytes: int = pydantic.Field(default=256 << 20, ge=1 << 10)
+    partition_by: Literal["lang"] | None = None
+    overwrite: bool = False
+
+
+class RecipeSpec(_Strict):
+    name: str
+    seed: int = 0
+    inputs: list[InputSpec] = pydantic.Field(min_length=1)
+    stages: list[dict[str, dict[str, Any] | None]] = [{"normalize": {}}]
+    dedup: DedupSpec = DedupSpec()
+    output: OutputSpec
+
+
+@dataclass(frozen=True)
+class Input:
+    """A resolved input: its spec, the reader built from it and its patterns as absolute paths."""
+
+    spec: InputSpec
+    reader: Any
+    patterns: list[str]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A validated recipe, ready to build a pipeline from."""
+
+    spec: RecipeSpec
+    inputs: list[Input]
+    stages: list[Any]
+    output_dir: str
+    recipe_hash: str
+    base_dir: str
+
+    @property
+    def kinds(self) -> list[str]:
+        return sorted({i.kind for i in self.inputs})
+
+    def stages_for(self, kind: str) -> list[Any]:
+        return [s for s in self.stages if kind in s.kinds]
+
+    def as_dict(self) -> dict:
+        return self.spec.model_dump(mode="json")
+
+
+def resolve_path(path: str, base_dir: str) -> str:
+    """``corpusforge:data/demo/x`` -> inside the installed package; URLs as given; relative -> base_dir."""
+    if path.startswith(PACKAGE_PREFIX):
+        return str(resources.files("corpusforge") / path[len(PACKAGE_PREFIX) :])
+    if "://" in path or Path(path).is_absolute():
+        return path
+    return str(Path(base_dir) / path)
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """``--set output.path=/tmp/x`` and ``--set inputs.0.paths=[a.txt]``: dotted keys, YAML values."""
+    data = copy.deepcopy(data)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected key=value")
+        key, raw = item.split("=", 1)
+        value = yaml.safe_load(raw) if raw else ""
+        node: Any = data
+        parts = key.split(".")
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ConfigError(f"--set {key}: {'.'.join(parts[:i]) or 'recipe'} has no item {part}")
+                part = int(part)
+            elif not isinstance(node, dict):
+                raise ConfigError(f"--set {key}: {'.'.join(parts[:i])} is not a mapping")
+            if last:
+                node[part] = value
+            else:
+                if isinstance(node, dict) and part not in node:
+                    node[part] = {}
+                node = node[part]
+    return data
+
+
+def recipe_hash(data: dict) -> str:
+    """Hash of the recipe as written (after overrides), independent of where it is run from."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def load_recipe(
+    path: str | Path,
+    overrides: list[str] | None = None,
+    *,
+    check_files: bool = True,
+) -> Recipe:
+    """Read, override, validate and resolve a recipe file. Raises ConfigError on any problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"recipe {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"recipe {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"recipe {path} must be a mapping with name, inputs, output")
+    return recipe_from_dict(data, base_dir=str(path.parent.resolve()), overrides=overrides, check_files=check_files)
+
+
+def recipe_from_dict(
+    data: dict,
+    *,
+    base_dir: str,
+    overrides: list[str] | None = None,
+    check_files: bool = True,
+) -> Recipe:
+    data = apply_overrides(data, overrides or [])
+    try:
+        spec = RecipeSpec.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise ConfigError(_format_errors(exc, "recipe")) from None
+    names = [i.name for i in spec.inputs]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ConfigError(f"inputs: names must be unique; repeated: {', '.join(duplicated)}")
+    inputs = [_resolve_input(i, n, spec, base_dir, check_files) for n, i in enumerate(spec.inputs)]
+    stages = [_build_stage(n, entry) for n, entry in enumerate(spec.stages)]
+    for stage in stages:
+        if not any(kind in stage.kinds for kind in {i.kind for i in inputs}):
+            raise ConfigError(f"stages: {stage.name} applies to {', '.join(stage.kinds)} records, but no input has that kind")
+    return Recipe(
+        spec=spec,
+        inputs=inputs,
+        stages=stages,
+        output_dir=spec.output.path if "://" in spec.output.path else str(Path(spec.output.path).resolve()),
+        recipe_hash=recipe_hash(data),
+        base_dir=base_dir,
+    )
+
+
+def _resolve_input(spec: InputSpec, index: int, recipe: RecipeSpec, base_dir: str, check_files: bool) -> Input:
+    where = f"inputs.{index}"
+    key = (spec.format, spec.kind)
+    if key not in READERS:
+        kinds = [k for f, k in READERS if f == spec.format]
+        raise ConfigError(f"{where}: format {spec.format!r} reads {', '.join(kinds)} records, not {spec.kind!r}")
+    reader = construct(_load_class(READERS[key]), spec.options, f"{where}.options")
+    patterns = [resolve_path(p, base_dir) for p in spec.paths]
+    if check_files:
+        from corpusforge.io.readers import expand_patterns
+
+        for pattern in patterns:
+            try:
+                found = expand_patterns([pattern])
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"{where}.paths: {exc}") from None
+            if not found:
+                raise ConfigError(f"{where}.paths: {pattern!r} matches no file")
+    return Input(spec=spec, reader=reader, patterns=patterns)
+
+
+def _build_stage(index: int, entry: dict[str, dict[str, Any] | None]) -> Any:
+    where = f"stages.{index}"
+    if len(entry) != 1:
+        raise ConfigError(f"{where}: each stage is one mapping `name: {{options}}`, got keys {sorted(entry)}")
+    ((name, options),) = entry.items()
+    if name not in STAGES:
+        hint = difflib.get_close_matches(name, STAGES, n=1)
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise ConfigError(f"{where}: unknown stage {name!r}{suggestion}; known: {', '.join(STAGES)}")
+    return construct(_load_class(STAGES[name]), options or {}, f"{where}.{name}")
