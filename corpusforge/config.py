@@ -263,16 +263,25 @@ def _resolve_input(spec: InputSpec, index: int, recipe: RecipeSpec, base_dir: st
     reader = construct(_load_class(READERS[key]), spec.options, f"{where}.options")
     patterns = [resolve_path(p, base_dir) for p in spec.paths]
     if check_files:
-        from corpusforge.io.readers import expand_patterns
-
-        for pattern in patterns:
-            try:
-                found = expand_patterns([pattern])
-            except (OSError, ValueError) as exc:
-                raise ConfigError(f"{where}.paths: {exc}") from None
-            if not found:
-                raise ConfigError(f"{where}.paths: {pattern!r} matches no file")
+        _check_files(reader, patterns, f"{where}.paths")
     return Input(spec=spec, reader=reader, patterns=patterns)
+
+
+def _check_files(reader: Any, patterns: list[str], where: str) -> None:
+    """Every pattern matches a file (and, for pairs, the other side exists), on any Beam filesystem."""
+    from apache_beam.io.filesystems import FileSystems  # knows gs:// and friends
+
+    from corpusforge.beam.read import expand_patterns
+
+    for pattern in patterns:
+        try:
+            found = expand_patterns([pattern])
+            others = [reader.target_path(path) for path, _ in found] if hasattr(reader, "target_path") else []
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        missing = [path for path in others if not FileSystems.exists(path)]
+        if missing:
+            raise ConfigError(f"{where}: the other side of a pair is missing: {', '.join(missing)}")
 
 
 def _build_stage(index: int, entry: dict[str, dict[str, Any] | None]) -> Any:

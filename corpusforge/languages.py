@@ -61,11 +61,13 @@ def canonical(code: str, script: str | None = None) -> str:
         raise LanguageCodeError("empty language code")
     try:
         lang = langcodes.Language.get(raw.replace("_", "-"), normalize=True)
-    except (langcodes.tag_parser.LanguageTagError, ValueError) as exc:
+        if not lang.language or lang.language == "und":
+            raise LanguageCodeError(f"{code!r} names no language")
+        alpha3 = lang.to_alpha3()
+    except (langcodes.tag_parser.LanguageTagError, LookupError, ValueError) as exc:
+        if isinstance(exc, LanguageCodeError):
+            raise
         raise LanguageCodeError(f"cannot read {code!r} as a language code: {exc}") from exc
-    if not lang.language or lang.language == "und":
-        raise LanguageCodeError(f"{code!r} names no language")
-    alpha3 = lang.to_alpha3()
     alpha3 = MACRO_TO_FLORES.get(alpha3, alpha3)
     chosen = script or lang.script or lang.maximize().script
     if not chosen:
@@ -94,3 +96,65 @@ def alpha2(code: str) -> str | None:
     alpha3 = _FLORES_TO_MACRO.get(alpha3, alpha3)
     short = str(langcodes.Language.get(alpha3).language)
     return short if len(short) == 2 else None
+
+
+# --- model labels ---------------------------------------------------------------------------
+
+LABEL_PREFIX = "__label__"
+
+# lid.176 writes a few Wikipedia codes that are not (or not the same) ISO 639 codes. They apply
+# only to labels without a script subtag: GlotLID's ``als_Latn`` is Tosk Albanian, as in ISO.
+LID176_ALIASES = {"als": "gsw"}  # Alemannic (Wikipedia ``als``), not Tosk Albanian
+
+# Unicode scripts a language's own script is folded from, for languages written with more
+# than one Unicode script: Japanese mixes Han and kana, Korean may carry Hanja, and Chinese
+# text whose Han characters do not lean Simplified or Traditional reads as ``Hani``.
+_HAN = frozenset({"Hani", "Hans", "Hant"})
+_FOLDS = {
+    "Jpan": _HAN | {"Hira", "Kana", "Hrkt", "Jpan"},
+    "Kore": _HAN | {"Hang", "Kore"},
+    "Hang": _HAN | {"Hang", "Kore"},
+    "Hans": frozenset({"Hani", "Jpan"}),
+    "Hant": frozenset({"Hani", "Jpan"}),
+}
+# FLORES-200 writes Korean as kor_Hang where likely-subtag data says Kore.
+_FLORES_SCRIPT = {"Kore": "Hang"}
+# ISO 15924 codes that name no writing system: the text tells nothing about the script.
+NO_SCRIPT = frozenset({"Zyyy", "Zinh", "Zzzz"})
+
+
+def fold_script(language_script: str, text_script: str | None) -> str:
+    """The script subtag for a language usually written in ``language_script`` whose text shows
+    ``text_script``: the text decides (``Deva`` language, ``Latn`` text -> ``Latn``), except that
+    a multi-script writing system absorbs its parts (``Jpan`` + ``Hani`` -> ``Jpan``;
+    ``Hans`` + ``Hani`` -> ``Hans``, but ``Hans`` + ``Hant`` -> ``Hant``)."""
+    language_script = _FLORES_SCRIPT.get(language_script, language_script)
+    if not text_script or text_script in NO_SCRIPT or text_script == language_script:
+        return language_script
+    if text_script in _FOLDS.get(language_script, ()):
+        return language_script
+    return text_script
+
+
+def script_compatible(code: str, text_script: str | None) -> bool:
+    """Whether text whose dominant script is ``text_script`` can be in ``code`` (``hin_Deva``
+    text must be Devanagari; ``jpn_Jpan`` accepts Han and kana; no script at all always fits)."""
+    script = script_of(code)
+    return fold_script(script, text_script) == _FLORES_SCRIPT.get(script, script)
+
+
+@functools.lru_cache(maxsize=65536)
+def code_for_label(label: str, text_script: str | None = None) -> str:
+    """Canonical code for a fastText LID label and the dominant script of the text it was
+    predicted for. A label with a script (GlotLID/OpenLID ``__label__hin_Deva``) keeps it; a
+    label without one (lid.176 ``__label__hi``) takes the text's script through
+    :func:`fold_script`: ``hi`` + Latin text -> ``hin_Latn``, ``zh`` + Traditional-leaning Han ->
+    ``zho_Hant``, ``ja`` + Han/kana -> ``jpn_Jpan``, ``ko`` -> ``kor_Hang``. Text with no script
+    of its own (digits, punctuation: ``Zyyy``) gets the language's likely script."""
+    raw = label[len(LABEL_PREFIX) :] if label.startswith(LABEL_PREFIX) else label
+    parts = raw.replace("-", "_").split("_")
+    if len(parts) > 1 and len(parts[1]) == 4:
+        return canonical(raw)
+    raw = LID176_ALIASES.get(raw, raw)
+    likely = script_of(canonical(raw))
+    return canonical(raw, fold_script(likely, text_script))

@@ -1,0 +1,372 @@
+"""The reader contract and the parts every reader shares.
+
+A reader turns one input file into :class:`~corpusforge.records.Split` chunks: records of its
+kind (exactly the base schema's columns) and rejected rows (stage ``read``), each chunk about
+``batch_bytes`` of input. Shared here: the line core (bounded reads, decoding and checks) used by
+every line format, the per-file batcher (ids, rejections, byte-sized chunks, progress logs) and
+the field helpers (language codes, ids, meta values).
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import logging
+import posixpath
+import time
+from typing import Any, BinaryIO, Callable, Iterator, NamedTuple
+
+import pyarrow as pa
+
+from corpusforge.io.compression import Opener, is_corrupt_data_error, open_binary, open_input
+from corpusforge.languages import LanguageCodeError, canonical
+from corpusforge.records import Rejections, Split, stable_id
+from corpusforge.schemas import load_schema
+
+READ_STAGE = "read"
+MIB = 1 << 20
+PREVIEW_BYTES = 4096  # what a too-long line keeps for its preview
+_SKIP_BYTES = 1 << 16  # chunk size used to skip the rest of a too-long line
+_BOM = b"\xef\xbb\xbf"
+_PROGRESS_SECONDS = 10.0
+
+log = logging.getLogger("corpusforge.io.readers")
+
+
+class Reader(abc.ABC):
+    """Reads one input file into chunks of records of ``kind`` plus rejected rows.
+
+    Runner-free and picklable: constructors only validate and store options.
+    ``batch_bytes`` sizes the chunks (by input bytes, not rows) and bounds memory together with
+    ``max_line_bytes``, the longest line or record accepted (longer ones are rejected unread).
+    """
+
+    kind: str  # "segment" or "bitext": the schema of the records read
+
+    def __init__(self, *, batch_bytes: int = MIB, max_line_bytes: int = MIB):
+        if batch_bytes <= 0 or max_line_bytes <= 0:
+            raise ValueError(f"batch_bytes and max_line_bytes must be positive, got {batch_bytes}, {max_line_bytes}")
+        self.batch_bytes = batch_bytes
+        self.max_line_bytes = max_line_bytes
+
+    def read(
+        self,
+        path: str,
+        *,
+        source: str,
+        file_key: str | None = None,
+        opener: Opener = open_binary,
+    ) -> Iterator[Split]:
+        """Yield ``Split(kept, rejected)`` chunks for the file at ``path``.
+
+        ``source`` names the recipe input (the ``source`` column); ``file_key`` names the file in
+        ids (default: its basename) so ids do not depend on where the data lives; ``opener``
+        returns the file's raw bytes (decompression by extension happens here).
+        """
+        if not source:
+            raise ValueError("source must be a non-empty input name")
+        batches = FileBatches(self, path, source=source, file_key=file_key or posixpath.basename(path))
+        try:
+            yield from self._read(path, batches, opener)
+        except Exception as exc:
+            if not is_corrupt_data_error(exc):
+                raise
+            # A truncated download or damaged archive: keep what was read, say where it broke.
+            position = batches.last_position + 1
+            log.warning("%s: compressed data is truncated or damaged at position %d: %s", path, position, exc)
+            batches.reject(position, "corrupt_file", f"compressed data truncated or damaged after position {position - 1}: {exc}")
+        last = batches.flush()
+        if last is not None:
+            yield last
+
+    @abc.abstractmethod
+    def _read(self, path: str, batches: "FileBatches", opener: Opener) -> Iterator[Split]:
+        """Feed the file's records and rejections to ``batches``, yielding what it hands back."""
+
+
+class FileBatches:
+    """Collects one file's records and rejected rows and cuts them into byte-sized chunks.
+
+    Ids are the input's own id when given, else ``stable_id(source, file_key, position)``.
+    """
+
+    def __init__(self, reader: Reader, path: str, *, source: str, file_key: str):
+        self.path = path
+        self.source = source
+        self.file_key = file_key
+        self._kind = reader.kind
+        self._schema = load_schema(reader.kind)
+        self._batch_bytes = reader.batch_bytes
+        self._rows: list[dict] = []
+        self._rejections = Rejections(stage=READ_STAGE, kind=reader.kind)
+        self._pending_bytes = 0
+        self._progress = _Progress(path)
+        self.last_position = 0  # of the last record or rejection added
+
+    def id_for(self, position: int, own_id: str | None = None) -> str:
+        return own_id or stable_id(self.source, self.file_key, position)
+
+    def keep(self, position: int, fields: dict, own_id: str | None = None) -> None:
+        """Add a record: ``fields`` holds the kind's columns besides ``id`` and ``source``."""
+        self.last_position = position
+        fields["id"] = self.id_for(position, own_id)
+        fields["source"] = self.source
+        if self._kind == "bitext":
+            fields["origin"] = "corpus"
+        self._rows.append(fields)
+
+    def reject(
+        self,
+        position: int,
+        reason: str,
+        detail: str | None = None,
+        raw: bytes | str | None = None,
+        *,
+        own_id: str | None = None,
+        file: str | None = None,
+    ) -> None:
+        self.last_position = position
+        self._rejections.add(
+            id=self.id_for(position, own_id),
+            source=self.source,
+            reason=reason,
+            detail=detail,
+            file=file or self.path,
+            offset=position,
+            raw=raw,
+        )
+
+    def consumed(self, nbytes: int) -> Split | None:
+        """Count ``nbytes`` of input read; returns a chunk once about ``batch_bytes`` are pending."""
+        self._pending_bytes += nbytes
+        return self.flush() if self._pending_bytes >= self._batch_bytes else None
+
+    def flush(self) -> Split | None:
+        """The pending records and rejections as one chunk (None when nothing is pending)."""
+        self._progress.update(len(self._rows) + len(self._rejections), self._pending_bytes)
+        self._pending_bytes = 0
+        if not self._rows and not len(self._rejections):
+            return None
+        kept = pa.RecordBatch.from_pylist(self._rows, schema=self._schema)
+        self._rows = []
+        return Split(kept, self._rejections.to_batch())
+
+    def emit(self, kept: pa.RecordBatch, nbytes: int) -> Split:
+        """A chunk whose records were built column-wise (Parquet), with the rejections added for it."""
+        self._progress.update(kept.num_rows + len(self._rejections), nbytes)
+        return Split(kept, self._rejections.to_batch())
+
+
+class _Progress:
+    """Logs rows and MB read every ~10 s for long files; costs one clock read per chunk."""
+
+    def __init__(self, path: str):
+        self._path = path
+        self._start = self._last = time.monotonic()
+        self._rows = 0
+        self._bytes = 0
+
+    def update(self, rows: int, nbytes: int) -> None:
+        self._rows += rows
+        self._bytes += nbytes
+        now = time.monotonic()
+        if now - self._last >= _PROGRESS_SECONDS:
+            self._last = now
+            mb = self._bytes / 1e6
+            log.info("%s: %d rows, %.1f MB read, %.1f MB/s", self._path, self._rows, mb, mb / (now - self._start))
+
+
+# ---------------------------------------------------------------------------------------------
+# The line core
+
+
+class Line(NamedTuple):
+    """One input line: decoded ``text`` (line ending stripped), or a ``reason`` it was refused."""
+
+    number: int  # 1-based
+    size: int  # bytes consumed, line ending included
+    text: str | None
+    raw: bytes  # the line's bytes (only the first PREVIEW_BYTES when too long), for previews
+    reason: str | None = None
+    detail: str | None = None
+
+
+def read_lines(stream: BinaryIO, max_line_bytes: int) -> Iterator[Line]:
+    """Lines of ``stream`` decoded as UTF-8, each checked for length, NUL bytes and encoding.
+
+    Never holds more than ``max_line_bytes`` of one line: a longer line keeps a bounded prefix
+    and the rest is skipped in chunks. A UTF-8 BOM at the start is removed; ``\\r\\n`` and a
+    trailing ``\\r`` are stripped. Empty lines come through (what they mean is the format's call).
+    """
+    limit = max_line_bytes + 2  # room for "\r\n"
+    readline = stream.readline
+    number = 0
+    while True:
+        data = readline(limit)
+        if not data:
+            return
+        number += 1
+        size = len(data)
+        if size == limit and not data.endswith(b"\n"):
+            head = data[:PREVIEW_BYTES]
+            while data and not data.endswith(b"\n"):
+                data = readline(_SKIP_BYTES)
+                size += len(data)
+            yield Line(number, size, None, head, "line_too_long", f"line of {size} bytes, over max_line_bytes={max_line_bytes}")
+            continue
+        if data.endswith(b"\n"):
+            data = data[:-1]
+        if data.endswith(b"\r"):
+            data = data[:-1]
+        if number == 1 and data.startswith(_BOM):
+            data = data[len(_BOM) :]
+        if len(data) > max_line_bytes:
+            yield Line(number, size, None, data[:PREVIEW_BYTES], "line_too_long", f"line of {len(data)} bytes, over max_line_bytes={max_line_bytes}")
+        elif b"\x00" in data:
+            yield Line(number, size, None, data, "nul_byte", f"NUL byte at byte {data.index(0)} of the line")
+        else:
+            try:
+                yield Line(number, size, data.decode("utf-8"), data)
+            except UnicodeDecodeError as exc:
+                yield Line(number, size, None, data, "invalid_utf8", f"invalid UTF-8 at byte {exc.start} of the line: {exc.reason}")
+
+
+def is_blank(text: str) -> bool:
+    return not text or text.isspace()
+
+
+def text_problem(value: Any, label: str) -> tuple[str, str] | None:
+    """Why a text value (``label`` names it: "field 'text'") cannot be a record's text, as
+    (reason, detail), or None."""
+    if value is None:
+        return "missing_field", f"{label} is missing or null"
+    if not isinstance(value, str):
+        return "bad_field_type", f"{label} is {type(value).__name__}, expected a string"
+    if is_blank(value):
+        return "empty_text", f"{label} is empty"
+    if "\x00" in value:
+        return "nul_byte", f"{label} holds a NUL character"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Field helpers
+
+
+def declared_language(code: str | None) -> str | None:
+    """A constructor's language option, canonicalised (a bad code raises ValueError now)."""
+    if code is None:
+        return None
+    try:
+        return canonical(code)
+    except LanguageCodeError as exc:
+        raise ValueError(f"cannot read language {code!r}: {exc}") from exc
+
+
+def record_language(value: Any, declared: str | None) -> tuple[str | None, str | None]:
+    """A per-record language value -> (canonical code, None), or (None, error detail).
+
+    Missing or empty values fall back to the declared language.
+    """
+    if value is None or value == "":
+        return declared, None
+    if not isinstance(value, str):
+        return None, f"language {value!r} is not a string"
+    try:
+        return canonical(value), None
+    except LanguageCodeError as exc:
+        return None, str(exc)
+
+
+def as_id(value: Any) -> str | None:
+    """An input's own id as a string; None (fall back to a derived id) when missing or empty."""
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def meta_value(value: Any) -> str | None:
+    """A field kept in ``meta``: strings as they are, anything else as JSON."""
+    return value if value is None or isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+
+
+# ---------------------------------------------------------------------------------------------
+# Line formats and record shapes
+
+LineHandler = Callable[[Line, FileBatches], None]
+
+
+class LineReader(Reader):
+    """A format read line by line: every line (a header aside) becomes one record or one rejected row."""
+
+    def _read(self, path: str, batches: FileBatches, opener: Opener) -> Iterator[Split]:
+        with open_input(path, opener) as stream:
+            lines = read_lines(stream, self.max_line_bytes)
+            handle = self._line_handler(path, lines)
+            for line in lines:
+                if line.reason:
+                    batches.reject(line.number, line.reason, line.detail, line.raw)
+                else:
+                    handle(line, batches)
+                split = batches.consumed(line.size)
+                if split is not None:
+                    yield split
+
+    @abc.abstractmethod
+    def _line_handler(self, path: str, lines: Iterator[Line]) -> LineHandler:
+        """The function that turns one decoded line into a record or a rejection; it may first
+        read a header from ``lines``."""
+
+
+class _RecordShape:
+    """``_columns`` maps each role (``text``, ``id``, ...) to the configured field or column."""
+
+    _columns: dict[str, Any]
+
+    def _label(self, role: str) -> str:
+        return f"field {self._columns[role]!r}"
+
+
+class SegmentRecords(_RecordShape):
+    """Mixin: builds a ``segment`` record from a record's values by role (``text``, ``id``,
+    ``lang``, ``doc_id``), or rejects it."""
+
+    kind = "segment"
+    lang: str | None
+
+    def _add(self, batches: FileBatches, position: int, raw: bytes | str, values: dict[str, Any], meta: dict | None) -> None:
+        own_id = as_id(values.get("id"))
+        problem = text_problem(values.get("text"), self._label("text"))
+        if problem:
+            batches.reject(position, *problem, raw, own_id=own_id)
+            return
+        lang, error = record_language(values.get("lang"), self.lang)
+        if error:
+            batches.reject(position, "bad_language_code", error, raw, own_id=own_id)
+            return
+        fields = {"text": values["text"], "lang": lang, "doc_id": as_id(values.get("doc_id")), "meta": meta}
+        batches.keep(position, fields, own_id)
+
+
+class PairRecords(_RecordShape):
+    """Mixin: builds a ``bitext`` record from values by role (``src``, ``tgt``, ``id``), or rejects it."""
+
+    kind = "bitext"
+    src_lang: str | None
+    tgt_lang: str | None
+
+    def _add(self, batches: FileBatches, position: int, raw: bytes | str, values: dict[str, Any], meta: dict | None) -> None:
+        own_id = as_id(values.get("id"))
+        for side, role in (("source", "src"), ("target", "tgt")):
+            problem = text_problem(values.get(role), self._label(role))
+            if problem:
+                batches.reject(position, problem[0], f"{side} side: {problem[1]}", raw, own_id=own_id)
+                return
+        fields = {
+            "src_text": values["src"],
+            "tgt_text": values["tgt"],
+            "src_lang": self.src_lang,
+            "tgt_lang": self.tgt_lang,
+            "meta": meta,
+        }
+        batches.keep(position, fields, own_id)

@@ -1,0 +1,124 @@
+"""JSON Lines: one JSON object per line; fields by (dotted) name, other top-level fields to meta."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterator
+
+from corpusforge.io.base import (
+    MIB,
+    FileBatches,
+    Line,
+    LineHandler,
+    LineReader,
+    PairRecords,
+    SegmentRecords,
+    declared_language,
+    is_blank,
+    meta_value,
+)
+
+# A \uD800-\uDFFF escape: json decodes it, but a lone one cannot be encoded as UTF-8.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def lookup(record: dict, path: str) -> Any:
+    """``record[path]``, else the dotted path walked through nested objects; None when absent."""
+    if path in record:
+        return record[path]
+    value: Any = record
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+class _JsonlFormat(LineReader):
+    """Parses each line into an object; the record shape mixin turns it into a record."""
+
+    _columns: dict[str, str | None]
+
+    def _line_handler(self, path: str, lines: Iterator[Line]) -> LineHandler:
+        used = {name for name in self._columns.values() if name}
+        top_level = used | {name.split(".", 1)[0] for name in used}  # kept out of meta
+
+        def handle(line: Line, batches: FileBatches) -> None:
+            record = _parse_object(line, batches)
+            if record is None:
+                return
+            values = {role: lookup(record, name) for role, name in self._columns.items() if name}
+            meta = {key: meta_value(value) for key, value in record.items() if key not in top_level}
+            self._add(batches, line.number, line.raw, values, meta or None)
+
+        return handle
+
+
+def _parse_object(line: Line, batches: FileBatches) -> dict | None:
+    """The line's JSON object, or None after rejecting the line."""
+    problem = None
+    if is_blank(line.text):
+        problem = "empty_text", "blank line"
+    else:
+        try:
+            record = json.loads(line.text)
+        except (ValueError, RecursionError) as exc:
+            problem = "invalid_json", f"malformed JSON: {exc}"
+        else:
+            if not isinstance(record, dict):
+                problem = "invalid_json", f"a JSON {type(record).__name__}, not an object"
+            elif _SURROGATE_ESCAPE.search(line.text) and _has_lone_surrogate(record):
+                problem = "invalid_json", "a \\u escape gives a lone surrogate, which is not text"
+            else:
+                return record
+    batches.reject(line.number, *problem, line.raw)
+    return None
+
+
+def _has_lone_surrogate(record: dict) -> bool:
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+class JsonlReader(SegmentRecords, _JsonlFormat):
+    """Segments from JSON Lines. Field names may be dotted (``translation.en``); ``lang_field``
+    overrides the declared ``lang`` per record; top-level fields not used go to ``meta``."""
+
+    def __init__(
+        self,
+        *,
+        text_field: str = "text",
+        id_field: str | None = None,
+        lang_field: str | None = None,
+        doc_id_field: str | None = None,
+        lang: str | None = None,
+        batch_bytes: int = MIB,
+        max_line_bytes: int = MIB,
+    ):
+        super().__init__(batch_bytes=batch_bytes, max_line_bytes=max_line_bytes)
+        self.lang = declared_language(lang)
+        self._columns = {"text": text_field, "id": id_field, "lang": lang_field, "doc_id": doc_id_field}
+
+
+class ParallelJsonlReader(PairRecords, _JsonlFormat):
+    """Sentence pairs from JSON Lines (``src_field``/``tgt_field``, dotted names allowed)."""
+
+    def __init__(
+        self,
+        *,
+        src_field: str,
+        tgt_field: str,
+        id_field: str | None = None,
+        src_lang: str | None = None,
+        tgt_lang: str | None = None,
+        batch_bytes: int = MIB,
+        max_line_bytes: int = MIB,
+    ):
+        super().__init__(batch_bytes=batch_bytes, max_line_bytes=max_line_bytes)
+        self.src_lang = declared_language(src_lang)
+        self.tgt_lang = declared_language(tgt_lang)
+        self._columns = {"src": src_field, "tgt": tgt_field, "id": id_field}

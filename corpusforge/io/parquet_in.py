@@ -1,0 +1,226 @@
+"""Parquet input, column-wise: each Arrow batch is checked and reshaped with Arrow compute;
+per-row Python only for derived ids and for the rows it rejects."""
+
+from __future__ import annotations
+
+import abc
+from typing import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from corpusforge.io.base import (
+    MIB,
+    FileBatches,
+    Reader,
+    declared_language,
+    meta_value,
+    open_input,
+    record_language,
+)
+from corpusforge.io.compression import Opener
+from corpusforge.records import Split
+from corpusforge.schemas import load_schema
+
+Problems = dict[int, tuple[str, str]]  # row index in the batch -> (reason, detail); first found wins
+_META_TYPE = pa.map_(pa.string(), pa.string())
+
+
+class _ParquetFormat(Reader):
+    """Reads row batches of about ``batch_bytes`` (from the row groups' sizes) with
+    ``ParquetFile.iter_batches``; columns not used go to ``meta`` as strings. A configured
+    column missing from a file's schema is a ValueError naming the file."""
+
+    _columns: dict[str, str | None]  # role -> column name
+    _text_roles: tuple[tuple[str, str], ...]  # (role, label prefix for details)
+
+    def _read(self, path: str, batches: FileBatches, opener: Opener) -> Iterator[Split]:
+        with open_input(path, opener) as stream:
+            parquet = pq.ParquetFile(stream)
+            names = parquet.schema_arrow.names
+            wanted = {role: column for role, column in self._columns.items() if column is not None}
+            for column in wanted.values():
+                if column not in names:
+                    raise ValueError(f"{path}: no column {column!r} (columns: {', '.join(names)})")
+            meta_names = [name for name in names if name not in wanted.values()]
+            first = 1
+            for batch in parquet.iter_batches(batch_size=_rows_per_batch(parquet, self.batch_bytes)):
+                yield self._chunk(batch, first, wanted, meta_names, batches)
+                first += batch.num_rows
+
+    def _chunk(
+        self, batch: pa.RecordBatch, first: int, wanted: dict[str, str], meta_names: list[str], batches: FileBatches
+    ) -> Split:
+        n = batch.num_rows
+        problems: Problems = {}
+        texts = {
+            role: _checked_text(batch.column(wanted[role]), f"{prefix}column {wanted[role]!r}", self.max_line_bytes, problems)
+            for role, prefix in self._text_roles
+        }
+        columns = self._fields(batch, wanted, texts, problems)
+        own_ids = _own_ids(batch.column(wanted["id"])).to_pylist() if "id" in wanted else [None] * n
+        ids = [batches.id_for(first + i, own) for i, own in enumerate(own_ids)]
+        for i in sorted(problems):
+            raw = "\t".join(str(batch.column(wanted[role])[i].as_py()) for role, _ in self._text_roles)
+            batches.reject(first + i, *problems[i], raw, own_id=own_ids[i])
+        columns.update(id=pa.array(ids, pa.string()), source=_constant(batches.source, n), meta=_meta(batch, meta_names))
+        schema = load_schema(self.kind)
+        kept = pa.RecordBatch.from_arrays([columns.get(f.name, pa.nulls(n, f.type)) for f in schema], schema=schema)
+        if problems:
+            kept = kept.filter(pa.array([i not in problems for i in range(n)]))
+        return batches.emit(kept, batch.nbytes)
+
+    @abc.abstractmethod
+    def _fields(
+        self, batch: pa.RecordBatch, wanted: dict[str, str], texts: dict[str, pa.Array], problems: Problems
+    ) -> dict[str, pa.Array]:
+        """The kind's columns besides id, source and meta."""
+
+
+class ParquetReader(_ParquetFormat):
+    """Segments from a Parquet column (``text_column``); ``lang_column`` overrides the declared
+    ``lang`` per row when not null or empty."""
+
+    kind = "segment"
+    _text_roles = (("text", ""),)
+
+    def __init__(
+        self,
+        *,
+        text_column: str = "text",
+        id_column: str | None = None,
+        lang_column: str | None = None,
+        doc_id_column: str | None = None,
+        lang: str | None = None,
+        batch_bytes: int = MIB,
+        max_line_bytes: int = MIB,
+    ):
+        super().__init__(batch_bytes=batch_bytes, max_line_bytes=max_line_bytes)
+        self.lang = declared_language(lang)
+        self._columns = {"text": text_column, "id": id_column, "lang": lang_column, "doc_id": doc_id_column}
+
+    def _fields(self, batch, wanted, texts, problems):
+        n = batch.num_rows
+        if "lang" in wanted:
+            lang = _languages(batch.column(wanted["lang"]), self.lang, problems)
+        else:
+            lang = _constant(self.lang, n)
+        doc_id = _own_ids(batch.column(wanted["doc_id"])) if "doc_id" in wanted else _constant(None, n)
+        return {"text": texts["text"], "lang": lang, "doc_id": doc_id}
+
+
+class ParallelParquetReader(_ParquetFormat):
+    """Sentence pairs from two Parquet columns."""
+
+    kind = "bitext"
+    _text_roles = (("src", "source side: "), ("tgt", "target side: "))
+
+    def __init__(
+        self,
+        *,
+        src_column: str,
+        tgt_column: str,
+        id_column: str | None = None,
+        src_lang: str | None = None,
+        tgt_lang: str | None = None,
+        batch_bytes: int = MIB,
+        max_line_bytes: int = MIB,
+    ):
+        super().__init__(batch_bytes=batch_bytes, max_line_bytes=max_line_bytes)
+        self.src_lang = declared_language(src_lang)
+        self.tgt_lang = declared_language(tgt_lang)
+        self._columns = {"src": src_column, "tgt": tgt_column, "id": id_column}
+
+    def _fields(self, batch, wanted, texts, problems):
+        n = batch.num_rows
+        return {
+            "src_text": texts["src"],
+            "tgt_text": texts["tgt"],
+            "src_lang": _constant(self.src_lang, n),
+            "tgt_lang": _constant(self.tgt_lang, n),
+            "origin": _constant("corpus", n),
+        }
+
+
+def _rows_per_batch(parquet: pq.ParquetFile, batch_bytes: int) -> int:
+    """Rows in about ``batch_bytes`` of uncompressed data, from the row groups' sizes."""
+    meta = parquet.metadata
+    total = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if not meta.num_rows or not total:
+        return 65536
+    return max(1, batch_bytes * meta.num_rows // total)
+
+
+def _constant(value: str | None, n: int) -> pa.Array:
+    return pa.array([value] * n, pa.string())
+
+
+def _is_text(dtype: pa.DataType) -> bool:
+    if pa.types.is_dictionary(dtype):
+        dtype = dtype.value_type
+    is_string_view = getattr(pa.types, "is_string_view", lambda _: False)  # pyarrow >= 16
+    return pa.types.is_string(dtype) or pa.types.is_large_string(dtype) or is_string_view(dtype)
+
+
+def _note(problems: Problems, mask: pa.Array, reason: str, detail: str) -> None:
+    """Record ``reason`` for the rows where ``mask`` is true (unless an earlier check did)."""
+    mask = pc.fill_null(mask, False)
+    if pc.any(mask).as_py():
+        for i in pc.indices_nonzero(mask).to_pylist():
+            problems.setdefault(i, (reason, detail))
+
+
+def _checked_text(column: pa.Array, label: str, max_bytes: int, problems: Problems) -> pa.Array:
+    """``column`` as strings, noting null, non-string, too long, NUL and blank values in ``problems``."""
+    _note(problems, column.is_null(), "missing_field", f"{label} is null")
+    if not _is_text(column.type):
+        _note(problems, column.is_valid(), "bad_field_type", f"{label} is {column.type}, expected a string")
+        return pa.nulls(len(column), pa.string())
+    text = column.cast(pa.string())
+    _note(problems, pc.greater(pc.binary_length(text), max_bytes), "line_too_long", f"{label} over max_line_bytes={max_bytes}")
+    _note(problems, pc.match_substring(text, "\x00"), "nul_byte", f"{label} holds a NUL character")
+    _note(problems, pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0), "empty_text", f"{label} is empty")
+    return text
+
+
+def _strings(column: pa.Array) -> pa.Array:
+    """Any column as strings: Arrow's cast where it has one, else each value as ``meta_value`` writes it."""
+    try:
+        return column.cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([meta_value(value) for value in column.to_pylist()], pa.string())
+
+
+def _own_ids(column: pa.Array) -> pa.Array:
+    """Ids given by the input; empty ones become null (a derived id is used instead)."""
+    ids = _strings(column)
+    return pc.if_else(pc.equal(ids, ""), pa.scalar(None, pa.string()), ids)
+
+
+def _languages(column: pa.Array, declared: str | None, problems: Problems) -> pa.Array:
+    """Canonical per-row languages (null or empty -> ``declared``); one code lookup per distinct value."""
+    encoded = _strings(column).dictionary_encode()
+    canonical_codes, errors = [], {}
+    for k, value in enumerate(encoded.dictionary.to_pylist()):
+        code, error = record_language(value, declared)
+        canonical_codes.append(code)
+        if error:
+            errors[k] = error
+    for k, error in errors.items():
+        _note(problems, pc.equal(encoded.indices, k), "bad_language_code", error)
+    langs = pc.take(pa.array(canonical_codes, pa.string()), encoded.indices)
+    return pc.fill_null(langs, declared) if declared else langs
+
+
+def _meta(batch: pa.RecordBatch, names: list[str]) -> pa.Array:
+    """The ``names`` columns of each row as one map<string, string> value (null values stay null)."""
+    n = batch.num_rows
+    if not names:
+        return pa.nulls(n, _META_TYPE)
+    k = len(names)
+    values = pa.concat_arrays([_strings(batch.column(name)) for name in names])  # column after column
+    row_major = (np.arange(k)[None, :] * n + np.arange(n)[:, None]).ravel()
+    offsets = pa.array(np.arange(0, (n + 1) * k, k, dtype=np.int32))
+    return pa.MapArray.from_arrays(offsets, pa.array(names * n, pa.string()), values.take(pa.array(row_major)))
