@@ -69,7 +69,7 @@ def build(p: beam.Pipeline, recipe: Recipe) -> None:
         shard_count=out.shard_count,
         target_shard_bytes=out.target_shard_bytes,
     )
-    tally = tallies | "Account" >> SumTallies()
+    tally = tallies | "GatherCounts" >> beam.Flatten() | "Account" >> SumTallies()
     _ = p | "Manifest" >> WriteManifest(
         recipe.output_dir,
         config=recipe.as_dict(),

@@ -67,8 +67,8 @@ class _TallyCombineFn(beam.CombineFn):
 
 
 class SumTallies(beam.PTransform):
-    """Flatten any number of tally PCollections into one global Tally (an empty run gives an empty Tally)."""
+    """Sum a PCollection of Tallies into one global Tally (an empty input gives an empty Tally).
+    Flatten several tally PCollections first: ``tallies | beam.Flatten() | SumTallies()``."""
 
     def expand(self, tallies):
-        flat = tallies | "Flatten" >> beam.Flatten() if isinstance(tallies, (list, tuple)) else tallies
-        return flat | "Sum" >> beam.CombineGlobally(_TallyCombineFn())
+        return tallies | "Sum" >> beam.CombineGlobally(_TallyCombineFn())

@@ -1,0 +1,101 @@
+"""Recipes fail before the pipeline starts, with a message naming the key or path to change."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from corpusforge.cli import packaged, runner_args
+from corpusforge.config import ConfigError, apply_overrides, load_recipe, recipe_from_dict
+
+
+def recipe(tmp_path: Path, **changes) -> dict:
+    (tmp_path / "a.txt").write_text("hello\n", encoding="utf-8")
+    data = {
+        "name": "t",
+        "inputs": [{"name": "a", "format": "text", "paths": ["a.txt"], "options": {"lang": "en"}}],
+        "output": {"path": str(tmp_path / "out")},
+    }
+    data.update(changes)
+    return data
+
+
+def load(tmp_path, data, overrides=None):
+    return recipe_from_dict(data, base_dir=str(tmp_path), overrides=overrides)
+
+
+def test_demo_recipe_loads_from_the_installed_package():
+    r = load_recipe(packaged("recipes/demo.yaml"))
+    assert {i.kind for i in r.inputs} == {"segment", "bitext"}
+    assert [s.name for s in r.stages] == ["normalize"]
+    assert all(Path(p).exists() or "*" in p for i in r.inputs for p in i.patterns)
+
+
+def test_reader_options_are_typed_and_languages_canonical(tmp_path):
+    r = load(tmp_path, recipe(tmp_path))
+    assert r.inputs[0].reader is not None and r.inputs[0].patterns == [str(tmp_path / "a.txt")]
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"inputz": []}, "recipe.inputz: Extra inputs are not permitted"),
+        ({"dedup": {"scope": "everywhere"}}, "recipe.dedup.scope"),
+        ({"output": {"path": "x", "shard_count": 0}}, "recipe.output.shard_count"),
+        ({"stages": [{"normalise": {}}]}, "did you mean 'normalize'"),
+        ({"stages": [{"normalize": {"unicode_form": "NFX"}}]}, "stages.0.normalize.unicode_form"),
+        ({"stages": [{"normalize": {"colour": 1}}]}, "stages.0.normalize.colour: unknown option"),
+    ],
+)
+def test_bad_recipes_name_the_key(tmp_path, change, message):
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("(", r"\(")):
+        load(tmp_path, recipe(tmp_path, **change))
+
+
+def test_bad_inputs_name_the_key(tmp_path):
+    data = recipe(tmp_path)
+    data["inputs"][0]["options"] = {"lang": "en", "text_feld": "x"}
+    with pytest.raises(ConfigError, match=r"inputs\.0\.options\.text_feld: unknown option"):
+        load(tmp_path, data)
+    data["inputs"][0]["options"] = {"lang": "not a language"}
+    with pytest.raises(ConfigError, match=r"inputs\.0\.options"):
+        load(tmp_path, data)
+    data["inputs"][0]["options"] = {"lang": "en"}
+    data["inputs"][0]["paths"] = ["missing/*.txt"]
+    with pytest.raises(ConfigError, match=r"inputs\.0\.paths: .*missing/\*\.txt.* matches no file"):
+        load(tmp_path, data)
+    data["inputs"][0].update(paths=["a.txt"], format="tmx")
+    with pytest.raises(ConfigError, match="format 'tmx' reads bitext records"):
+        load(tmp_path, data)
+
+
+def test_duplicate_input_names_are_refused(tmp_path):
+    data = recipe(tmp_path)
+    data["inputs"].append(dict(data["inputs"][0]))
+    with pytest.raises(ConfigError, match="repeated: a"):
+        load(tmp_path, data)
+
+
+def test_overrides_set_nested_keys_and_list_items(tmp_path):
+    data = recipe(tmp_path)
+    r = load(tmp_path, data, ["output.shard_count=3", "inputs.0.options.lang=hin_Deva", "dedup.scope=source"])
+    assert r.spec.output.shard_count == 3 and r.spec.dedup.scope == "source"
+    assert r.spec.inputs[0].options["lang"] == "hin_Deva"
+    with pytest.raises(ConfigError, match="has no item 5"):
+        apply_overrides(data, ["inputs.5.name=x"])
+    with pytest.raises(ConfigError, match="expected key=value"):
+        apply_overrides(data, ["output.path"])
+
+
+def test_recipe_hash_follows_content_not_location(tmp_path):
+    a = load(tmp_path, recipe(tmp_path))
+    b = load(tmp_path, recipe(tmp_path), ["output.shard_count=2"])
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump(recipe(tmp_path)), encoding="utf-8")
+    assert load_recipe(path).recipe_hash == a.recipe_hash != b.recipe_hash
+
+
+def test_runner_files_become_beam_flags():
+    args = runner_args(packaged("runners/local.yaml"))
+    assert "--runner=DirectRunner" in args and "--direct_num_workers=2" in args
+    assert runner_args(None) == ["--runner=DirectRunner"]
