@@ -1,0 +1,190 @@
+"""Accuracy of informal romanisation on a held-back list of names with their common Latin
+spellings (``corpusforge/data/translit_eval.tsv``), against ISO 15919 with its diacritics
+removed (what a standard scheme gives) and against the same rules without schwa deletion.
+
+Metrics per language: exact match (case-insensitive) and character error rate (edit
+distance / reference length, summed over words).
+
+    nice .venv/bin/python benchmarks/translit_accuracy.py            # evaluate
+    .venv/bin/python benchmarks/translit_accuracy.py --build         # rebuild the list (needs Babel)
+
+How the list is built (``--build``): from Unicode CLDR as Babel ships it, the names of
+territories, languages and time-zone cities in the locales hi, mr, ne, bn, gu, pa, or, ta, te,
+kn, ml and si, each with the English name for the same key. A pair is kept when both names are
+one word and the English name is a romanisation of the local one rather than an exonym (Germany
+vs जर्मनी): their consonant skeletons must agree (see :func:`skeleton`: vowels, h, y and
+doubling ignored, c/k/q, f/p, w/v, z/j and m/n merged; the local side read through ISO
+15919). The test ignores vowels, so it does not favour any vowel or schwa rule; it does
+favour names whose consonants an English speaker spells phonetically. At most
+``--per-language`` pairs per language, chosen by a stable hash.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import unicodedata
+from collections import defaultdict
+from pathlib import Path
+
+from corpusforge.records import stable_id
+from corpusforge.transforms.translit import Transliterator
+
+EVAL = Path(__file__).resolve().parents[1] / "corpusforge" / "data" / "translit_eval.tsv"
+LOCALES = ("hi", "mr", "ne", "bn", "gu", "pa", "or", "ta", "te", "kn", "ml", "si")
+SOUTH_ASIA = ("IN", "NP", "BD", "LK", "BT", "PK", "MV")
+SOUTH_ASIAN_ZONES = ("Asia/Calcutta", "Asia/Katmandu", "Asia/Dhaka", "Asia/Colombo", "Asia/Thimphu", "Asia/Karachi", "Indian/Maldives")
+INDIC_SCRIPTS = ("Deva", "Beng", "Guru", "Gujr", "Orya", "Taml", "Telu", "Knda", "Mlym", "Sinh", "Olck", "Mtei", "Thaa", "Limb", "Lepc", "Tibt")
+_MERGE = str.maketrans({"c": "k", "q": "k", "f": "p", "w": "v", "z": "j", "m": "n", "x": "k"})
+
+
+def plain(text: str) -> str:
+    """Lower case without diacritics: ``Kṣ̄`` -> ``ks``."""
+    return "".join(c for c in unicodedata.normalize("NFD", text.lower()) if not unicodedata.combining(c))
+
+
+def skeleton(latin: str) -> str:
+    """Coarse consonant key of a Latin spelling, for the selection test only."""
+    key = plain(latin).translate(_MERGE)
+    key = "".join(c for c in key if c.isalpha() and c not in "aeiouyh")
+    return "".join(c for i, c in enumerate(key) if i == 0 or c != key[i - 1])
+
+
+def build(per_language: int) -> None:
+    import babel
+    from babel import Locale
+    from babel.core import get_cldr_version
+    from babel.languages import get_territory_language_info
+
+    english = Locale.parse("en")
+    languages = {code for t in SOUTH_ASIA for code in get_territory_language_info(t)} - {"en"}
+    native_keys = {*SOUTH_ASIA, *languages, *SOUTH_ASIAN_ZONES, *INDIC_SCRIPTS}
+    rows = []
+    for code in LOCALES:
+        locale = Locale.parse(code)
+        iso = Transliterator(source=code, target="iso")
+        runs = iso._runs
+        candidates = [
+            *(("territory", k, v, english.territories.get(k)) for k, v in locale.territories.items()),
+            *(("language", k, v, english.languages.get(k)) for k, v in locale.languages.items()),
+            *(("script", k, v, english.scripts.get(k)) for k, v in locale.scripts.items()),
+            *(
+                ("city", k, z.get("city"), english.time_zones.get(k, {}).get("city") or k.rsplit("/", 1)[-1].replace("_", " "))
+                for k, z in locale.time_zones.items()
+            ),
+        ]
+        kept = {}
+        for category, key, native, latin in candidates:
+            if not native or not latin or not latin.isalpha() or not latin.isascii():
+                continue
+            if runs.fullmatch(native) is None:  # one word in the locale's script
+                continue
+            if skeleton(iso.text(native)) == skeleton(latin) and native not in kept:
+                kept[native] = (category, key, native, latin)
+        ranked = sorted(kept.values(), key=lambda r: stable_id("translit_eval", code, r[2]))
+        south = [r for r in ranked if r[1] in native_keys]
+        chosen = south + [r for r in ranked if r[1] not in native_keys][: max(0, per_language - len(south))]
+        lang = iso.source.language + "_" + iso.source.script
+        rows += [(lang, "south_asian" if r[1] in native_keys else "foreign", *r) for r in sorted(chosen, key=lambda r: (r[0], r[1]))]
+        print(f"{code}: {len(kept)} pairs pass the test ({len(south)} South Asian), kept {len(chosen)}")
+    with EVAL.open("w", encoding="utf-8", newline="") as f:
+        f.write(
+            f"# Names from Unicode CLDR {get_cldr_version()} as shipped by Babel {babel.__version__} (locale data: Unicode License v3; "
+            "Babel: BSD-3-Clause). Native name of a territory, language or time-zone city and its English name; kept when the English "
+            "name romanises the native one (see benchmarks/translit_accuracy.py, which rebuilds this file). origin: south_asian for "
+            "names of South Asian languages, scripts, countries and cities, else foreign. Held back: not used to choose "
+            "romanisation rules.\n"
+        )
+        writer = csv.writer(f, delimiter="\t", lineterminator="\n")
+        writer.writerow(["lang", "origin", "category", "key", "native", "romanized"])
+        writer.writerows(rows)
+    print(f"wrote {len(rows)} rows to {EVAL}")
+
+
+def load() -> list[dict]:
+    with EVAL.open(encoding="utf-8", newline="") as f:
+        lines = (line for line in f if not line.startswith("#"))
+        return list(csv.DictReader(lines, delimiter="\t"))
+
+
+def distance(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+SYSTEMS = {
+    "informal": lambda lang: Transliterator(source=lang, target="informal").word,
+    "informal, no schwa deletion": lambda lang: Transliterator(source=lang, target="informal", language="und").word,
+    "ISO 15919 without diacritics": lambda lang: (lambda w, t=Transliterator(source=lang, target="iso"): plain(t.word(w)).replace(":", "")),
+}
+
+
+def score(rows: list[dict]) -> dict[str, dict[str, tuple[int, int, int, list[str]]]]:
+    """{language: {system: (exact, edit errors, reference chars, misses)}}."""
+    by_lang = defaultdict(list)
+    for row in rows:
+        by_lang[row["lang"]].append(row)
+    result: dict = {}
+    for lang, items in by_lang.items():
+        result[lang] = {}
+        for name, make in SYSTEMS.items():
+            convert = make(lang)
+            exact = errors = length = 0
+            misses = []
+            for row in items:
+                out, ref = convert(row["native"]).lower(), row["romanized"].lower()
+                exact += out == ref
+                errors += distance(out, ref)
+                length += len(ref)
+                if out != ref:
+                    misses.append(f"{row['native']} -> {out} (ref {row['romanized']})")
+            result[lang][name] = (exact, errors, length, misses, len(items))
+    return result
+
+
+def report(title: str, rows: list[dict], show: int) -> None:
+    scores = score(rows)
+    print(f"{title}: {len(rows)} words")
+    print(f"{'lang':9} {'n':>4} " + " ".join(f"{name[:28]:>28}" for name in SYSTEMS))
+    print(" " * 15 + " ".join(f"{'exact     CER':>28}" for _ in SYSTEMS))
+    totals = {name: [0, 0, 0] for name in SYSTEMS}
+    for lang, systems in scores.items():
+        cells = []
+        for name, (exact, errors, length, _, n) in systems.items():
+            for k, v in enumerate((exact, errors, length)):
+                totals[name][k] += v
+            cells.append(f"{exact / n:>18.1%} {errors / length:>9.3f}")
+        print(f"{lang:9} {n:>4} " + " ".join(cells))
+    print(f"{'all':9} {len(rows):>4} " + " ".join(f"{t[0] / len(rows):>18.1%} {t[1] / t[2]:>9.3f}" for t in totals.values()))
+    if show:
+        print(f"first {show} informal misses per language:")
+        for lang, systems in scores.items():
+            print(f"  {lang}: " + "; ".join(systems["informal"][3][:show]))
+    print()
+
+
+def evaluate(show: int) -> None:
+    rows = load()
+    print(f"{EVAL.name}: {len(rows)} words, {len({r['lang'] for r in rows})} languages; exact = case-insensitive match, "
+          "CER = edit distance / reference characters\n")
+    report("South Asian names (languages, scripts, countries, cities of South Asia)", [r for r in rows if r["origin"] == "south_asian"], show)
+    report("Foreign names (spelt in English after their own orthography)", [r for r in rows if r["origin"] == "foreign"], 0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build", action="store_true", help="rebuild the list from Babel's CLDR data")
+    parser.add_argument("--per-language", type=int, default=100)
+    parser.add_argument("--show", type=int, default=6, help="misses to print per language")
+    args = parser.parse_args()
+    if args.build:
+        build(args.per_language)
+    evaluate(args.show)
+
+
+if __name__ == "__main__":
+    main()
