@@ -199,9 +199,16 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     return data
 
 
+# Where output goes is not part of what a recipe does: the same work written elsewhere hashes the same.
+_UNHASHED_OUTPUT_KEYS = ("path", "overwrite")
+
+
 def recipe_hash(data: dict) -> str:
-    """Hash of the recipe as written (after overrides), independent of where it is run from."""
-    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+    """Hash of the recipe as written (after overrides), independent of where it runs and writes."""
+    content = copy.deepcopy(data)
+    for key in _UNHASHED_OUTPUT_KEYS:
+        (content.get("output") or {}).pop(key, None)
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
 def load_recipe(

@@ -76,6 +76,7 @@ def build(p: beam.Pipeline, recipe: Recipe) -> None:
         recipe_hash=recipe.recipe_hash,
         outputs=shards,
         tally=tally,
+        stages=stages,
     )
 
 

@@ -90,6 +90,8 @@ def test_overrides_set_nested_keys_and_list_items(tmp_path):
 def test_recipe_hash_follows_content_not_location(tmp_path):
     a = load(tmp_path, recipe(tmp_path))
     b = load(tmp_path, recipe(tmp_path), ["output.shard_count=2"])
+    elsewhere = load(tmp_path, recipe(tmp_path), ["output.path=/elsewhere", "output.overwrite=true"])
+    assert elsewhere.recipe_hash == a.recipe_hash
     path = tmp_path / "r.yaml"
     path.write_text(yaml.safe_dump(recipe(tmp_path)), encoding="utf-8")
     assert load_recipe(path).recipe_hash == a.recipe_hash != b.recipe_hash

@@ -1,0 +1,293 @@
+"""Beam sinks: RecordBatches to sharded Parquet (:class:`WriteShards`), and the run manifest
+(:class:`WriteManifest`), written once every shard is final.
+
+Shards are written under ``<output_dir>/.tmp-<uuid>/`` and renamed into place by one finalising
+step that sees only the small :class:`ShardInfo` records, as Beam's own ``FileBasedSink`` does;
+a retried bundle's leftovers die with the temp dir. All I/O goes through Beam's ``FileSystems``,
+so the same code writes to local disk or gs://.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.compute as pc
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.pvalue import AsList, AsSingleton
+from apache_beam.transforms.window import GlobalWindow, GlobalWindows
+from apache_beam.utils.windowed_value import WindowedValue
+
+from corpusforge.accounting import Tally
+from corpusforge.io.parquet import (
+    MiB,
+    SHARD_GLOBS,
+    ParquetOptions,
+    ShardInfo,
+    ShardMetadata,
+    ShardRoller,
+    ShardWriter,
+    check_shard_args,
+    final_names,
+    group_rows,
+    hash_buckets,
+    split_partitions,
+)
+from corpusforge.manifest import MANIFEST_NAME, build_manifest, write_manifest
+from corpusforge.schemas import conform
+
+PARQUET_MIME = "application/vnd.apache.parquet"
+
+
+class _TempOpener:
+    """Opens new temporary shards under ``temp_dir`` (picklable, unlike a closure)."""
+
+    def __init__(self, temp_dir: str):
+        self._temp_dir = temp_dir
+
+    def __call__(self):
+        path = FileSystems.join(self._temp_dir, f"{uuid.uuid4().hex}.parquet")
+        return path, FileSystems.create(path, PARQUET_MIME, CompressionTypes.UNCOMPRESSED)
+
+
+class _WriteBundlesFn(beam.DoFn):
+    """Mode (a): each bundle streams its batches into its own shards, one open writer per
+    partition, rolling at the target size. Emits temporary ShardInfos."""
+
+    def __init__(self, *, open_temp, schema, metadata, target_shard_bytes, partition_by, options):
+        self._open_temp = open_temp
+        self._args = dict(
+            schema=schema,
+            metadata=metadata,
+            target_shard_bytes=target_shard_bytes,
+            partition_by=partition_by,
+            options=options,
+        )
+        self._roller = None
+
+    def start_bundle(self):
+        self._roller = None
+
+    def process(self, batch):
+        if self._roller is None:
+            self._roller = ShardRoller(self._open_temp, **self._args)
+        yield from self._roller.write(batch)
+
+    def finish_bundle(self):
+        if self._roller is not None:
+            for shard in self._roller.close():
+                yield WindowedValue(shard, GlobalWindow().max_timestamp(), [GlobalWindow()])
+            self._roller = None
+
+
+class _RouteRowsFn(beam.DoFn):
+    """Mode (b): key every row by (partition, blake2b(id) mod shard_count), a batch per key."""
+
+    def __init__(self, *, schema, partition_by, shard_count):
+        self._schema = schema
+        self._partition_by = partition_by
+        self._shard_count = shard_count
+
+    def process(self, batch):
+        for partition, part in split_partitions(conform(batch, self._schema), self._partition_by):
+            for bucket, rows in group_rows(part, hash_buckets(part.column("id"), self._shard_count)):
+                yield (partition, bucket), rows
+
+
+class _WriteGroupsFn(beam.DoFn):
+    """Mode (b): one shard per (partition, bucket), its rows sorted, so the file's bytes depend
+    on its rows only. Holds one shard's rows in memory."""
+
+    def __init__(self, *, open_temp, schema, metadata, options):
+        self._open_temp = open_temp
+        self._schema = schema
+        self._metadata = metadata
+        self._options = options
+        # id first, then every flat column to order rows that share an id
+        self._sort_keys = [("id", "ascending")] + [
+            (f.name, "ascending") for f in schema if f.name != "id" and not pa.types.is_nested(f.type)
+        ]
+
+    def process(self, element):
+        (partition, _), tables = element
+        table = pa.concat_tables(tables)
+        table = table.take(pc.sort_indices(table, sort_keys=self._sort_keys))
+        path, sink = self._open_temp()
+        writer = ShardWriter(
+            sink, path=path, schema=self._schema, metadata=self._metadata, partition=partition, options=self._options
+        )
+        writer.write(table)
+        yield writer.close()
+
+
+def _matching(patterns: list[str]) -> list[str]:
+    return [m.path for result in FileSystems.match(patterns) for m in result.metadata_list]
+
+
+def _finalise(temp_shards: list[ShardInfo], temp_dir: str, output_dir: str):
+    """Rename temporary shards to their final names, replacing the shards of an earlier write,
+    then remove the temp dir (with any leftovers of retried bundles)."""
+    renames = final_names(temp_shards, output_dir, join=FileSystems.join)
+    stale = _matching([FileSystems.join(output_dir, pattern) for pattern in SHARD_GLOBS])
+    if stale:
+        FileSystems.delete(stale)
+    for folder in sorted({FileSystems.split(shard.path)[0] for _, shard in renames}):
+        if not FileSystems.exists(folder):
+            FileSystems.mkdirs(folder)
+    if renames:
+        FileSystems.rename([temp for temp, _ in renames], [shard.path for _, shard in renames])
+    leftovers = _matching([FileSystems.join(temp_dir, "*")])
+    if leftovers:
+        FileSystems.delete(leftovers)
+    if FileSystems.exists(temp_dir):
+        FileSystems.delete([temp_dir])
+    return [shard for _, shard in renames]
+
+
+class WriteShards(beam.PTransform):
+    """Write a PCollection of RecordBatches as Parquet shards; returns the final ShardInfos.
+
+    Default: streaming and memory-bounded, no shuffle of rows. Each bundle writes its own
+    shards (rolling at ``target_shard_bytes`` of uncompressed Arrow data); the set of rows
+    written is deterministic, their grouping into files depends on the runner's bundles.
+
+    ``shard_count=N``: rows go to shard ``blake2b(id) mod N`` (per partition), are grouped by a
+    shuffle and sorted, so the files are byte-identical across runs, runners and batchings.
+    Costs a shuffle of all rows and holds one whole shard in a worker's memory;
+    ``target_shard_bytes`` does not apply. Empty buckets write no file.
+
+    Either way files are named ``[<col>=<value>/]part-00000-of-0000N.parquet`` in (partition,
+    smallest id) order, appear by rename once all are written, and replace the shards an earlier
+    write left in ``output_dir``. An empty input writes no shard. Temporary files go to
+    ``<output_dir>/.tmp-<uuid>/``, the uuid drawn when the pipeline is built (so two concurrent
+    runs of one built pipeline, e.g. a template, must not share an output dir).
+    """
+
+    def __init__(
+        self,
+        output_dir: str,
+        *,
+        schema: pa.Schema,
+        metadata: ShardMetadata,
+        shard_count: int | None = None,
+        target_shard_bytes: int = 256 * MiB,
+        partition_by: str | None = None,
+        options: ParquetOptions = ParquetOptions(),
+    ):
+        super().__init__()
+        check_shard_args(schema, metadata, partition_by=partition_by, target_shard_bytes=target_shard_bytes)
+        if shard_count is not None and shard_count < 1:
+            raise ValueError(f"shard_count must be at least 1, got {shard_count}")
+        self._output_dir = output_dir
+        self._schema = schema
+        self._metadata = metadata
+        self._shard_count = shard_count
+        self._target_shard_bytes = target_shard_bytes
+        self._partition_by = partition_by
+        self._options = options
+
+    def expand(self, batches):
+        if not isinstance(batches.windowing.windowfn, GlobalWindows):
+            raise ValueError("WriteShards writes bounded, globally windowed PCollections")
+        # Named when the pipeline is built, not by a side input: on local runners a side input
+        # would cut fusion and serialise every batch once more before the writer.
+        temp_dir = FileSystems.join(self._output_dir, f".tmp-{uuid.uuid4().hex}")
+        open_temp = _TempOpener(temp_dir)
+        if self._shard_count is None:
+            temp_shards = batches | "WriteBundles" >> beam.ParDo(
+                _WriteBundlesFn(
+                    open_temp=open_temp,
+                    schema=self._schema,
+                    metadata=self._metadata,
+                    target_shard_bytes=self._target_shard_bytes,
+                    partition_by=self._partition_by,
+                    options=self._options,
+                )
+            )
+        else:
+            temp_shards = (
+                batches
+                | "Route" >> beam.ParDo(
+                    _RouteRowsFn(schema=self._schema, partition_by=self._partition_by, shard_count=self._shard_count)
+                )
+                | "Group" >> beam.GroupByKey()
+                | "WriteGroups" >> beam.ParDo(
+                    _WriteGroupsFn(open_temp=open_temp, schema=self._schema, metadata=self._metadata, options=self._options)
+                )
+            )
+        return (
+            temp_shards
+            | "Gather" >> beam.combiners.ToList()
+            | "Finalise" >> beam.FlatMap(_finalise, temp_dir, self._output_dir)
+        )
+
+
+def _write_manifest(_, tally: Tally, *shard_lists, names, output_dir, config, recipe_hash, stages, models) -> dict:
+    manifest = build_manifest(
+        tally,
+        {name: list(shards) for name, shards in zip(names, shard_lists)},
+        output_dir=output_dir,
+        config=config,
+        recipe_hash=recipe_hash,
+        stages=stages,
+        models=models,
+    )
+    path = FileSystems.join(output_dir, MANIFEST_NAME)
+    temp = f"{path}.tmp"
+    stream = FileSystems.create(temp, "application/json", CompressionTypes.UNCOMPRESSED)
+    try:
+        write_manifest(stream, manifest)
+    finally:
+        stream.close()
+    FileSystems.rename([temp], [path])
+    return manifest
+
+
+class WriteManifest(beam.PTransform):
+    """Write ``<output_dir>/_manifest.json`` once, after every output's shards are final (they
+    arrive as side inputs); returns a PCollection of the one manifest dict. Apply to the
+    pipeline: ``p | WriteManifest(...)``. ``outputs`` maps output names to WriteShards results;
+    the one named ``rejected`` must hold every rejected row of ``tally`` (a PCollection of one
+    Tally, e.g. from ``SumTallies``)."""
+
+    def __init__(
+        self,
+        output_dir: str,
+        *,
+        config: dict,
+        recipe_hash: str,
+        outputs: dict[str, beam.PCollection],
+        tally: beam.PCollection,
+        stages: list[dict] | None = None,
+        models: dict | None = None,
+    ):
+        super().__init__()
+        json.dumps([config, stages, models])  # not JSON-serialisable: fail before the run
+        self._output_dir = output_dir
+        self._config = config
+        self._recipe_hash = recipe_hash
+        self._outputs = dict(outputs)
+        self._tally = tally
+        self._stages = list(stages or [])
+        self._models = dict(models or {})
+
+    def expand(self, pbegin):
+        names = list(self._outputs)
+        return (
+            pbegin
+            | "Once" >> beam.Create([None])
+            | "Write" >> beam.Map(
+                _write_manifest,
+                AsSingleton(self._tally),
+                *(AsList(self._outputs[name]) for name in names),
+                names=names,
+                output_dir=self._output_dir,
+                config=self._config,
+                recipe_hash=self._recipe_hash,
+                stages=self._stages,
+                models=self._models,
+            )
+        )
