@@ -62,7 +62,7 @@ def cmd_run(args, beam_args) -> int:
 
 def cmd_demo(args, beam_args) -> int:
     overrides = [f"output.path={args.output}", "output.overwrite=true", *args.set]
-    return _run(packaged("recipes/demo.yaml"), overrides, runner_args(args.runner_config or packaged("runners/local.yaml")) + beam_args)
+    return _run(packaged("recipes/demo.yaml"), overrides, runner_args(args.runner_config) + beam_args)
 
 
 def cmd_inspect(args, beam_args) -> int:
@@ -90,7 +90,7 @@ def parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the demo recipe on the sample the package embeds", description="Run the embedded demo end to end and print the per-source summary.")
     demo.add_argument("--output", default="corpusforge-demo", help="output directory (replaced if it exists); default: %(default)s")
-    demo.add_argument("--runner-config", help=RUNNER_HELP + " (demo default: configs/runners/local.yaml)")
+    demo.add_argument("--runner-config", help=RUNNER_HELP)
     demo.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a demo recipe key")
     demo.set_defaults(func=cmd_demo)
 
