@@ -40,6 +40,18 @@ READERS = {
 
 STAGES = {
     "normalize": "corpusforge.transforms.normalize:Normalizer",
+    "lid": "corpusforge.transforms.lid:LanguageIdentifier",
+    "lang_filter": "corpusforge.transforms.lid:LanguageFilter",
+    "script": "corpusforge.transforms.script:ScriptDetector",
+    "bitext_scores": "corpusforge.transforms.bitext_filters:BitextScorer",
+    "bitext_filter": "corpusforge.transforms.bitext_filters:BitextFilter",
+    "tokens": "corpusforge.transforms.tokens:TokenTagger",
+    "codemix_metrics": "corpusforge.transforms.codemix:CodeMixingMetrics",
+    "premium": "corpusforge.transforms.premium:BytePremiumAnnotator",
+    "sample": "corpusforge.transforms.sampling:ByteBudgetSampler",
+    "transliterate": "corpusforge.transforms.translit:TransliterateStage",
+    "transliteration_pairs": "corpusforge.transforms.translit:TransliterationPairs",
+    "translate": "corpusforge.transforms.translate:TranslateStage",
 }
 
 
@@ -152,10 +164,6 @@ class Recipe:
     recipe_hash: str
     base_dir: str
 
-    @property
-    def kinds(self) -> list[str]:
-        return sorted({i.kind for i in self.inputs})
-
     def stages_for(self, kind: str) -> list[Any]:
         return [s for s in self.stages if kind in s.kinds]
 
@@ -248,9 +256,7 @@ def recipe_from_dict(
         raise ConfigError(f"inputs: names must be unique; repeated: {', '.join(duplicated)}")
     inputs = [_resolve_input(i, n, spec, base_dir, check_files) for n, i in enumerate(spec.inputs)]
     stages = [_build_stage(n, entry) for n, entry in enumerate(spec.stages)]
-    for stage in stages:
-        if not any(kind in stage.kinds for kind in {i.kind for i in inputs}):
-            raise ConfigError(f"stages: {stage.name} applies to {', '.join(stage.kinds)} records, but no input has that kind")
+    _check_stage_order(stages, {i.kind for i in inputs})
     return Recipe(
         spec=spec,
         inputs=inputs,
@@ -289,6 +295,27 @@ def _check_files(reader: Any, patterns: list[str], where: str) -> None:
         missing = [path for path in others if not FileSystems.exists(path)]
         if missing:
             raise ConfigError(f"{where}: the other side of a pair is missing: {', '.join(missing)}")
+
+
+def _check_stage_order(stages: list[Any], input_kinds: set[str]) -> None:
+    """Each stage has records to work on, and the columns it reads come from a stage before it."""
+    from corpusforge.schemas import load_schema
+
+    kinds = set(input_kinds)
+    columns = {kind: set(load_schema(kind).names) for kind in ("segment", "bitext")}
+    for index, stage in enumerate(stages):
+        where = f"stages.{index}.{stage.name}"
+        if not kinds & set(stage.kinds):
+            raise ConfigError(f"{where}: applies to {', '.join(stage.kinds)} records, but no input or stage before it gives any")
+        for kind in kinds & set(stage.kinds):
+            missing = [c for c in stage.requires if c not in columns[kind]]
+            if missing:
+                raise ConfigError(f"{where}: reads {', '.join(missing)}, which no stage before it adds (put the stage that does first)")
+            if not stage.derives:
+                columns[kind] |= {f.name for f in stage.output_fields(kind)}
+        if stage.derives:
+            kinds.add(stage.derives)
+            columns[stage.derives] |= {f.name for f in stage.output_fields(stage.derives)}
 
 
 def _build_stage(index: int, entry: dict[str, dict[str, Any] | None]) -> Any:

@@ -1,5 +1,6 @@
 """The corpus job: read every input, run the recipe's stages, deduplicate, write sharded
-Parquet (``segment/``, ``bitext/``, ``rejected/``) and ``_manifest.json``.
+Parquet (``segment/``, ``bitext/``, ``rejected/``) and ``_manifest.json``. Stages that derive
+records (translation, transliteration pairs) add them to a later kind's records.
 
 ``build(p, recipe)`` adds the job to a pipeline (tests call it); ``main(argv)`` runs it.
 """
@@ -15,69 +16,126 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from corpusforge import __version__
 from corpusforge.beam.dedup import DeduplicateExact
-from corpusforge.beam.read import ReadRecords
+from corpusforge.beam.mt import TranslateSegments
+from corpusforge.beam.premium import SampleByBudget
+from corpusforge.beam.read import ReadInputs, ReadSource
 from corpusforge.beam.stages import ApplyStage, SumTallies
 from corpusforge.beam.write import WriteManifest, WriteShards
 from corpusforge.config import ConfigError, Recipe, load_recipe
 from corpusforge.io.parquet import ShardMetadata
-from corpusforge.schemas import extend, load_schema, schema_id
+from corpusforge.schemas import conform, extend, load_schema, schema_id
+from corpusforge.transforms.sampling import ByteBudgetSampler
+from corpusforge.transforms.translate import TranslateStage
 
-OUTPUT_DIRS = {"segment": "segment", "bitext": "bitext", "rejected": "rejected"}
+KINDS_IN_ORDER = ("segment", "bitext")  # derived records flow from earlier kinds to later ones
+
+
+def derive_fields(recipe: Recipe, kind: str) -> list:
+    """Columns that deriving stages (translation, transliteration pairs) give records of ``kind``."""
+    return [f for stage in recipe.stages if stage.derives == kind for f in stage.output_fields(kind)]
+
+
+def gathered_schema(recipe: Recipe, kind: str):
+    """Schema every batch of ``kind`` is conformed to before its stages run: read and derived
+    records then share one layout, whatever produced them."""
+    return extend(load_schema(kind), derive_fields(recipe, kind))
 
 
 def output_schema(recipe: Recipe, kind: str):
     """Base schema plus the columns the recipe's stages declare for ``kind``, fixed before the run."""
-    fields = [f for stage in recipe.stages_for(kind) for f in stage.output_fields(kind)]
-    return extend(load_schema(kind), fields)
+    fields = [f for stage in recipe.stages_for(kind) if not stage.derives for f in stage.output_fields(kind)]
+    return extend(gathered_schema(recipe, kind), fields)
+
+
+class _Run:
+    """What the job collects while it is built: rejected rows, tallies, shards, manifest sections."""
+
+    def __init__(self, p: beam.Pipeline, recipe: Recipe):
+        self.p, self.recipe = p, recipe
+        self.rejected, self.tallies, self.shards, self.sections = [], [], {}, {}
+        self.derived = {kind: [] for kind in KINDS_IN_ORDER}
+
+    def metadata(self, kind: str) -> ShardMetadata:
+        return ShardMetadata(
+            schema=schema_id(kind),
+            recipe_hash=self.recipe.recipe_hash,
+            stages=[s.describe() for s in self.recipe.stages],
+            models={},
+        )
+
+    def apply(self, records, stage, label: str):
+        """Run one stage; returns the records that go on to the next stage."""
+        if isinstance(stage, ByteBudgetSampler):
+            out = records | label >> SampleByBudget(stage)
+            self.sections["sampling"] = out.report
+            self.sections["languages"] = out.stats | f"{label}/stats" >> beam.Map(lambda stats: stats.to_dict())
+        elif isinstance(stage, TranslateStage):
+            out = records | label >> TranslateSegments(stage)
+        else:
+            out = records | label >> ApplyStage(stage)
+        self.rejected.append(out.rejected)
+        self.tallies.append(out.counts)
+        if stage.derives:
+            self.derived[stage.derives].append(out.kept)
+            return records
+        return out.kept
+
+    def kind(self, kind: str) -> None:
+        recipe = self.recipe
+        sources = list(self.derived[kind])
+        inputs = [ReadSource(i.name, i.reader, i.patterns) for i in recipe.inputs if i.kind == kind]
+        if inputs:
+            read = self.p | f"Read[{kind}]" >> ReadInputs(inputs)
+            sources.append(read.kept)
+            self.rejected.append(read.rejected)
+            self.tallies.append(read.counts)
+        if not sources:
+            return
+        schema = gathered_schema(recipe, kind)
+        gathered = sources[0] if len(sources) == 1 else sources | f"Gather[{kind}]" >> beam.Flatten()
+        records = gathered | f"Conform[{kind}]" >> beam.Map(_conform, schema)
+        for stage in recipe.stages_for(kind):
+            records = self.apply(records, stage, f"{kind}/{stage.name}")
+        dedup = records | f"Dedup[{kind}]" >> DeduplicateExact(kind=kind, scope=recipe.spec.dedup.scope)
+        self.tallies.append(dedup.counts)
+        self.write(kind, dedup.unique, output_schema(recipe, kind), partition=True)
+
+    def write(self, kind: str, batches, schema, *, partition: bool) -> None:
+        out = self.recipe.spec.output
+        self.shards[kind] = batches | f"Write[{kind}]" >> WriteShards(
+            f"{self.recipe.output_dir}/{kind}",
+            schema=schema,
+            metadata=self.metadata(kind),
+            shard_count=out.shard_count,
+            target_shard_bytes=out.target_shard_bytes,
+            partition_by=out.partition_by if partition and out.partition_by in schema.names else None,
+        )
+
+    def finish(self) -> None:
+        self.write("rejected", self.rejected | "GatherRejected" >> beam.Flatten(), load_schema("rejected"), partition=False)
+        tally = self.tallies | "GatherCounts" >> beam.Flatten() | "Account" >> SumTallies()
+        _ = self.p | "Manifest" >> WriteManifest(
+            self.recipe.output_dir,
+            config=self.recipe.as_dict(),
+            recipe_hash=self.recipe.recipe_hash,
+            outputs=self.shards,
+            tally=tally,
+            stages=[s.describe() for s in self.recipe.stages],
+            sections=self.sections,
+        )
+
+
+def _conform(batch, schema):
+    return conform(batch, schema).combine_chunks().to_batches()[0] if batch.num_rows else batch
 
 
 def build(p: beam.Pipeline, recipe: Recipe) -> None:
-    """Add the corpus job for ``recipe`` to ``p``."""
-    out = recipe.spec.output
-    stages = [s.describe() for s in recipe.stages]
-    tallies, rejected, shards = [], [], {}
-    for kind in recipe.kinds:
-        reads = []
-        for inp in (i for i in recipe.inputs if i.kind == kind):
-            read = p | f"Read[{inp.name}]" >> ReadRecords(inp.reader, inp.patterns, source=inp.name)
-            reads.append(read.kept)
-            rejected.append(read.rejected)
-            tallies.append(read.counts)
-        records = reads | f"Gather[{kind}]" >> beam.Flatten()
-        for stage in recipe.stages_for(kind):
-            result = records | f"{kind}/{stage.name}" >> ApplyStage(stage)
-            records = result.kept
-            rejected.append(result.rejected)
-            tallies.append(result.counts)
-        dedup = records | f"Dedup[{kind}]" >> DeduplicateExact(kind=kind, scope=recipe.spec.dedup.scope)
-        tallies.append(dedup.counts)
-        schema = output_schema(recipe, kind)
-        shards[OUTPUT_DIRS[kind]] = dedup.unique | f"Write[{kind}]" >> WriteShards(
-            f"{recipe.output_dir}/{OUTPUT_DIRS[kind]}",
-            schema=schema,
-            metadata=ShardMetadata(
-                schema=schema_id(kind), recipe_hash=recipe.recipe_hash, stages=stages, models={}
-            ),
-            shard_count=out.shard_count,
-            target_shard_bytes=out.target_shard_bytes,
-            partition_by=out.partition_by if out.partition_by in schema.names else None,
-        )
-    shards[OUTPUT_DIRS["rejected"]] = rejected | "GatherRejected" >> beam.Flatten() | "WriteRejected" >> WriteShards(
-        f"{recipe.output_dir}/{OUTPUT_DIRS['rejected']}",
-        schema=load_schema("rejected"),
-        metadata=ShardMetadata(schema=schema_id("rejected"), recipe_hash=recipe.recipe_hash, stages=stages, models={}),
-        shard_count=out.shard_count,
-        target_shard_bytes=out.target_shard_bytes,
-    )
-    tally = tallies | "GatherCounts" >> beam.Flatten() | "Account" >> SumTallies()
-    _ = p | "Manifest" >> WriteManifest(
-        recipe.output_dir,
-        config=recipe.as_dict(),
-        recipe_hash=recipe.recipe_hash,
-        outputs=shards,
-        tally=tally,
-        stages=stages,
-    )
+    """Add the corpus job for ``recipe`` to ``p``: every kind in order (segment records may
+    derive bitext records), then the rejected output and the manifest."""
+    run = _Run(p, recipe)
+    for kind in KINDS_IN_ORDER:
+        run.kind(kind)
+    run.finish()
 
 
 def prepare_output(recipe: Recipe) -> None:

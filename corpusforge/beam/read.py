@@ -61,14 +61,22 @@ def beam_open(path: str) -> BinaryIO:
     return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
+class ReadSource(NamedTuple):
+    """One recipe input as the Beam reader sees it."""
+
+    source: str
+    reader: Reader
+    patterns: list[str]
+
+
 class _ReadFileFn(beam.DoFn):
-    def __init__(self, reader: Reader, source: str):
-        self._reader = reader
-        self._source = source
+    def __init__(self, sources: list[ReadSource]):
+        self._sources = sources
 
     def process(self, file):
-        path, file_key = file
-        for split in self._reader.read(path, source=self._source, file_key=file_key, opener=beam_open):
+        index, path, file_key = file
+        source = self._sources[index]
+        for split in source.reader.read(path, source=source.source, file_key=file_key, opener=beam_open):
             if split.kept.num_rows:
                 yield split.kept
             if split.rejected.num_rows:
@@ -76,28 +84,42 @@ class _ReadFileFn(beam.DoFn):
             yield pvalue.TaggedOutput(COUNTS, Tally.of_read(split))
 
 
-class ReadRecords(beam.PTransform):
-    """Read every file matching ``patterns`` with ``reader`` (applied to a pipeline root).
+def _match(indexed: tuple[int, list[str]]) -> list[tuple[int, str, str]]:
+    index, patterns = indexed
+    return [(index, path, key) for path, key in expand_patterns(patterns)]
 
-    Globs are expanded when the pipeline runs, on a worker; file paths are reshuffled so files
-    spread over workers; each file is read whole by one worker, in chunks of the reader's
-    ``batch_bytes``. For Moses readers the patterns name the source-side files.
+
+class ReadInputs(beam.PTransform):
+    """Read every file of several inputs of one record kind in ONE read step (applied to a
+    pipeline root).
+
+    Globs are expanded when the pipeline runs, on a worker; files of all inputs are reshuffled
+    together so they spread over workers, and each is read whole by one worker in chunks of its
+    reader's ``batch_bytes``. One step rather than one per input matters: flattening several
+    producers makes the local runner buffer them whole. For Moses readers the patterns name the
+    source-side files.
     """
 
-    def __init__(self, reader: Reader, patterns: list[str], source: str):
-        super().__init__(label=f"Read[{source}]")
-        if not patterns:
-            raise ValueError(f"input {source!r} names no file pattern")
-        self._reader = reader
-        self._patterns = list(patterns)
-        self._source = source
+    def __init__(self, sources: list[ReadSource], label: str = "Read"):
+        super().__init__(label=label)
+        for source in sources:
+            if not source.patterns:
+                raise ValueError(f"input {source.source!r} names no file pattern")
+        self._sources = list(sources)
 
     def expand(self, pbegin):
         outputs = (
             pbegin
-            | "Patterns" >> beam.Create([self._patterns])
-            | "Match" >> beam.FlatMap(expand_patterns)
+            | "Patterns" >> beam.Create(list(enumerate(s.patterns for s in self._sources)))
+            | "Match" >> beam.FlatMap(_match)
             | "Spread" >> beam.Reshuffle()
-            | "Read" >> beam.ParDo(_ReadFileFn(self._reader, self._source)).with_outputs(REJECTED, COUNTS, main="kept")
+            | "Read" >> beam.ParDo(_ReadFileFn(self._sources)).with_outputs(REJECTED, COUNTS, main="kept")
         )
         return ReadOutputs(outputs.kept, outputs[REJECTED], outputs[COUNTS])
+
+
+class ReadRecords(ReadInputs):
+    """Read every file matching ``patterns`` with ``reader``, as the input named ``source``."""
+
+    def __init__(self, reader: Reader, patterns: list[str], source: str):
+        super().__init__([ReadSource(source, reader, list(patterns))], label=f"Read[{source}]")

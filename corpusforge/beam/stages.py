@@ -36,7 +36,7 @@ class _StageFn(beam.DoFn):
             yield split.kept
         if split.rejected.num_rows:
             yield pvalue.TaggedOutput(REJECTED, split.rejected)
-        yield pvalue.TaggedOutput(COUNTS, Tally.of_split(self._stage.name, split))
+        yield pvalue.TaggedOutput(COUNTS, self._stage.tally(split))
 
 
 class ApplyStage(beam.PTransform):

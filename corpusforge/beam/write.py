@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.pvalue import AsList, AsSingleton
+from apache_beam.pvalue import AsDict, AsList, AsSingleton
 from apache_beam.transforms.window import GlobalWindow, GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
@@ -225,7 +225,7 @@ class WriteShards(beam.PTransform):
         )
 
 
-def _write_manifest(_, tally: Tally, *shard_lists, names, output_dir, config, recipe_hash, stages, models) -> dict:
+def _write_manifest(_, tally: Tally, sections: dict, *shard_lists, names, output_dir, config, recipe_hash, stages, models) -> dict:
     manifest = build_manifest(
         tally,
         {name: list(shards) for name, shards in zip(names, shard_lists)},
@@ -235,6 +235,10 @@ def _write_manifest(_, tally: Tally, *shard_lists, names, output_dir, config, re
         stages=stages,
         models=models,
     )
+    clash = set(sections) & set(manifest)
+    if clash:
+        raise ValueError(f"manifest sections {sorted(clash)} would overwrite the manifest's own keys")
+    manifest.update(sections)
     path = FileSystems.join(output_dir, MANIFEST_NAME)
     temp = f"{path}.tmp"
     stream = FileSystems.create(temp, "application/json", CompressionTypes.UNCOMPRESSED)
@@ -251,7 +255,8 @@ class WriteManifest(beam.PTransform):
     arrive as side inputs); returns a PCollection of the one manifest dict. Apply to the
     pipeline: ``p | WriteManifest(...)``. ``outputs`` maps output names to WriteShards results;
     the one named ``rejected`` must hold every rejected row of ``tally`` (a PCollection of one
-    Tally, e.g. from ``SumTallies``)."""
+    Tally, e.g. from ``SumTallies``). ``sections`` adds named top-level entries, each from a
+    PCollection of one JSON-serialisable value (language statistics, a sampling report)."""
 
     def __init__(
         self,
@@ -263,6 +268,7 @@ class WriteManifest(beam.PTransform):
         tally: beam.PCollection,
         stages: list[dict] | None = None,
         models: dict | None = None,
+        sections: dict[str, beam.PCollection] | None = None,
     ):
         super().__init__()
         json.dumps([config, stages, models])  # not JSON-serialisable: fail before the run
@@ -273,15 +279,22 @@ class WriteManifest(beam.PTransform):
         self._tally = tally
         self._stages = list(stages or [])
         self._models = dict(models or {})
+        self._sections = dict(sections or {})
 
     def expand(self, pbegin):
         names = list(self._outputs)
+        named = [
+            pcoll | f"Section[{name}]" >> beam.Map(lambda value, name=name: (name, value))
+            for name, pcoll in self._sections.items()
+        ]
+        sections = named | "Sections" >> beam.Flatten() if named else pbegin | "NoSections" >> beam.Create([])
         return (
             pbegin
             | "Once" >> beam.Create([None])
             | "Write" >> beam.Map(
                 _write_manifest,
                 AsSingleton(self._tally),
+                AsDict(sections),
                 *(AsList(self._outputs[name]) for name in names),
                 names=names,
                 output_dir=self._output_dir,

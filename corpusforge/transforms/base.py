@@ -12,6 +12,7 @@ import abc
 
 import pyarrow as pa
 
+from corpusforge.accounting import Tally
 from corpusforge.records import Split
 
 
@@ -22,6 +23,12 @@ class Stage(abc.ABC):
     name: str = "stage"
     version: str = "1"
     kinds: tuple[str, ...] = ("segment", "bitext")
+    # A deriving stage (translation, transliteration pairs) returns new records of this kind
+    # instead of its input, which then goes on unchanged; its tally counts them as ``created``.
+    derives: str | None = None
+    # Columns the stage reads beyond the base schema; the recipe loader checks that an earlier
+    # stage adds them, so a misordered recipe fails before the run, not on the first batch.
+    requires: tuple[str, ...] = ()
 
     def setup(self) -> None:
         """Load models or build tables; called once per worker before the first batch, and
@@ -34,6 +41,10 @@ class Stage(abc.ABC):
     @abc.abstractmethod
     def process(self, batch: pa.RecordBatch) -> Split:
         """Return kept rows (with added columns) and rejected rows for one batch."""
+
+    def tally(self, split: Split) -> Tally:
+        """Row counts of one processed batch for the run manifest (kept ``out``, refused ``rejected``)."""
+        return Tally.of_split(self.name, split)
 
     def describe(self) -> dict:
         """What goes into Parquet metadata and the manifest to identify this stage's output."""

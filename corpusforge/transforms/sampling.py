@@ -47,7 +47,16 @@ class ByteBudgetSampler:
 
     ``max_repeat`` > 1 allows up-sampling: a record may be emitted up to ``ceil(max_repeat)``
     times, copies getting ids derived from the original's. Rates never exceed it; a target that
-    needs more is reported as missed, not met by silent extra repetition."""
+    needs more is reported as missed, not met by silent extra repetition.
+
+    In a recipe it is the ``sample`` stage; it reads ``norm_bytes``, so a ``premium`` stage
+    must come before it."""
+
+    name = "sample"
+    version = "1"
+    kinds = ("segment",)
+    requires = ("norm_bytes",)
+    derives = None
 
     def __init__(
         self,
@@ -78,6 +87,20 @@ class ByteBudgetSampler:
         self.total_norm_bytes = total_norm_bytes
         self.max_repeat = float(max_repeat)
         self.seed = seed
+
+    def output_fields(self, kind: str) -> list[pa.Field]:
+        return [COPY_FIELD]
+
+    def describe(self) -> dict:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "alpha": self.alpha,
+            "targets": self.targets,
+            "total_norm_bytes": self.total_norm_bytes,
+            "max_repeat": self.max_repeat,
+            "seed": self.seed,
+        }
 
     def plan(self, stats: "SamplingStats") -> "SamplingPlan":
         """Per-language rates and keep thresholds from the corpus statistics (phase two's input)."""

@@ -50,6 +50,7 @@ class TranslateStage(Stage):
     name = "translate"
     version = "1"
     kinds = ("segment",)
+    derives = "bitext"
 
     def __init__(
         self,

@@ -694,6 +694,7 @@ class TransliterationPairs(Stage):
     name = "translit_pairs"
     version = "1"
     kinds = ("segment",)
+    derives = "bitext"
 
     def __init__(
         self,
