@@ -63,7 +63,7 @@ class _Run:
             models={},
         )
 
-    def apply(self, records, stage, label: str):
+    def apply(self, records, stage, index: int, label: str):
         """Run one stage; returns the records that go on to the next stage."""
         if isinstance(stage, ByteBudgetSampler):
             out = records | label >> SampleByBudget(stage)
@@ -76,29 +76,44 @@ class _Run:
         self.rejected.append(out.rejected)
         self.tallies.append(out.counts)
         if stage.derives:
-            self.derived[stage.derives].append(out.kept)
+            self.derived[stage.derives].append((index, out.kept))
             return records
         return out.kept
 
     def kind(self, kind: str) -> None:
+        """Read the inputs of ``kind`` and run its stages in recipe order. Records a stage
+        derives join this kind's records after that stage, so they meet only later stages."""
         recipe = self.recipe
-        sources = list(self.derived[kind])
+        schema = gathered_schema(recipe, kind)
+        joining = list(self.derived[kind])
         inputs = [ReadSource(i.name, i.reader, i.patterns) for i in recipe.inputs if i.kind == kind]
         if inputs:
             read = self.p | f"Read[{kind}]" >> ReadInputs(inputs)
-            sources.append(read.kept)
             self.rejected.append(read.rejected)
             self.tallies.append(read.counts)
-        if not sources:
+            joining.insert(0, (-1, read.kept))
+        if not joining:
             return
-        schema = gathered_schema(recipe, kind)
-        gathered = sources[0] if len(sources) == 1 else sources | f"Gather[{kind}]" >> beam.Flatten()
-        records = gathered | f"Conform[{kind}]" >> beam.Map(_conform, schema)
-        for stage in recipe.stages_for(kind):
-            records = self.apply(records, stage, f"{kind}/{stage.name}")
+        records = None
+        for index, stage in [*enumerate(recipe.stages), (len(recipe.stages), None)]:
+            arriving = [(i, pcoll) for i, pcoll in joining if i < index]
+            if arriving:
+                joining = joining[len(arriving) :]
+                records = self.join(kind, index, records, [pcoll for _, pcoll in arriving], schema)
+            if stage is not None and records is not None and kind in stage.kinds:
+                records = self.apply(records, stage, index, f"{kind}/{stage.name}")
         dedup = records | f"Dedup[{kind}]" >> DeduplicateExact(kind=kind, scope=recipe.spec.dedup.scope)
         self.tallies.append(dedup.counts)
         self.write(kind, dedup.unique, output_schema(recipe, kind), partition=True)
+
+    def join(self, kind: str, index: int, records, arriving: list, schema):
+        """Conform arriving record batches to the kind's schema and merge them into ``records``.
+        (A merge of several producers makes the local runner buffer them: reads are one step.)"""
+        conformed = [
+            pcoll | f"Conform[{kind}@{index}.{n}]" >> beam.Map(_conform, schema) for n, pcoll in enumerate(arriving)
+        ]
+        parts = ([records] if records is not None else []) + conformed
+        return parts[0] if len(parts) == 1 else parts | f"Join[{kind}@{index}]" >> beam.Flatten()
 
     def write(self, kind: str, batches, schema, *, partition: bool) -> None:
         out = self.recipe.spec.output

@@ -502,6 +502,8 @@ class TransliterateStage(Stage):
         if not in_place and output_column == text_column:
             raise TransliterationError("output_column must differ from text_column (or set in_place)")
         self.source_spec = source
+        # Bitext has no ``text``: a stage on src_text/tgt_text works on pairs, any other on segments.
+        self.kinds = ("bitext",) if text_column in ("src_text", "tgt_text") else ("segment",)
         self.text_column, self.lang_column, self.script_column = text_column, lang_column, script_column
         self.tokens_column = tokens_column
         self.in_place, self.output_column, self.original_column = in_place, output_column, original_column
