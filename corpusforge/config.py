@@ -52,6 +52,8 @@ STAGES = {
     "transliterate": "corpusforge.transforms.translit:TransliterateStage",
     "transliteration_pairs": "corpusforge.transforms.translit:TransliterationPairs",
     "translate": "corpusforge.transforms.translate:TranslateStage",
+    "entity_switch": "corpusforge.codeswitch.switcher:EntitySwitchStage",
+    "dictionary_switch": "corpusforge.codeswitch.dictionary:DictionarySwitchStage",
 }
 
 
@@ -302,7 +304,7 @@ def _check_stage_order(stages: list[Any], input_kinds: set[str]) -> None:
     from corpusforge.schemas import load_schema
 
     kinds = set(input_kinds)
-    columns = {kind: set(load_schema(kind).names) for kind in ("segment", "bitext")}
+    columns = {kind: set(load_schema(kind).names) for kind in ("segment", "bitext", "codeswitch")}
     for index, stage in enumerate(stages):
         where = f"stages.{index}.{stage.name}"
         if not kinds & set(stage.kinds):

@@ -27,7 +27,7 @@ from corpusforge.schemas import conform, extend, load_schema, schema_id
 from corpusforge.transforms.sampling import ByteBudgetSampler
 from corpusforge.transforms.translate import TranslateStage
 
-KINDS_IN_ORDER = ("segment", "bitext")  # derived records flow from earlier kinds to later ones
+KINDS_IN_ORDER = ("segment", "bitext", "codeswitch")  # derived records flow from earlier kinds to later ones
 
 
 def derive_fields(recipe: Recipe, kind: str) -> list:

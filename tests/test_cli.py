@@ -33,7 +33,7 @@ def test_demo_then_inspect(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "news_hi" in out and "total" in out and "yes" in out.splitlines()[-3]
     manifest = json.loads((output / "_manifest.json").read_text())
-    assert manifest["balanced"] and manifest["totals"]["read"] == 73
+    assert manifest["balanced"] and manifest["totals"]["read"] == 79
     assert main(["inspect", str(output), "--rows", "2"]) == 0
     out = capsys.readouterr().out
     assert "== segment:" in out and "hin_Deva" in out and "invalid_utf8" in out and "text: string" in out

@@ -27,7 +27,7 @@ def load(tmp_path, data, overrides=None):
 def test_demo_recipe_loads_from_the_installed_package():
     r = load_recipe(packaged("recipes/demo.yaml"))
     assert {i.kind for i in r.inputs} == {"segment", "bitext"}
-    assert [s.name for s in r.stages] == ["normalize"]
+    assert [s.name for s in r.stages] == ["normalize", "lid", "premium", "entity_switch"]
     assert all(Path(p).exists() or "*" in p for i in r.inputs for p in i.patterns)
 
 

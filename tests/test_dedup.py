@@ -80,7 +80,7 @@ def test_keys_hash_text_and_optionally_source():
     with pytest.raises(ValueError, match="none"):
         dedup_keys(batch, kind="segment", scope="none")
     with pytest.raises(ValueError, match="kind"):
-        dedup_keys(batch, kind="codeswitch", scope="global")
+        dedup_keys(batch, kind="rejected", scope="global")
 
 
 def test_global_scope_keeps_the_smallest_id_and_counts_removed_rows_per_source():

@@ -62,13 +62,16 @@ def test_manifest_balances_per_source_and_overall(demo):
 def test_written_and_rejected_rows_match_the_manifest(demo):
     output, manifest = demo
     segments, bitext, rejected = rows(output / "segment"), rows(output / "bitext"), rows(output / "rejected")
-    written = Counter(r["source"] for r in segments + bitext)
+    switched = rows(output / "codeswitch")
+    written = Counter(r["source"] for r in segments + bitext + switched)
     for source, counts in manifest["sources"].items():
         assert written[source] == counts["written"], source
     assert Counter(r["source"] for r in rejected) == Counter(
         {s: c["rejected"] for s, c in manifest["sources"].items() if c["rejected"]}
     )
     assert len({r["id"] for r in segments}) == len(segments)
+    assert len(switched) == sum(c["created"] for c in manifest["sources"].values()) > 0
+    assert all(r["source_text"] != r["text"] and r["spans"] for r in switched)
 
 
 def test_every_corrupted_line_is_kept_or_rejected_with_its_reason(demo):

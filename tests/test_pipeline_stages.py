@@ -132,3 +132,23 @@ def test_translation_derives_bitext_from_segments(tmp_path):
     by_id = {r["id"]: r for r in segments}
     assert all(r["src_text"] == by_id[r["source_id"]]["text"] and r["mt_model"] for r in mt)
     assert all(r["tgt_text"] == r["src_text"] for r in mt)  # the copy model translates a sentence into itself
+
+
+def test_entity_switching_writes_codeswitch_records(tmp_path):
+    from babel import Locale
+
+    english = tmp_path / "en.txt"
+    english.write_text("I travelled from India to Japan last year.\nShe speaks French and German.\nNo entity here at all.\n", encoding="utf-8")
+    inputs = [{"name": "en", "format": "text", "paths": [str(english)], "options": {"lang": "eng_Latn"}}]
+    stages = [{"entity_switch": {"targets": ["hin_Deva"], "seed": 1}}]
+    out, manifest = run(tmp_path, stages, inputs)
+    switched = rows(out / "codeswitch")
+    assert len(switched) == 2 == manifest["sources"]["en"]["created"]
+    assert len(rows(out / "segment")) == 3  # the segments are written too
+    hindi = Locale("hi")
+    by_source = {r["source_text"]: r for r in switched}
+    trip = by_source["I travelled from India to Japan last year."]
+    assert trip["text"] == f"I travelled from {hindi.territories['IN']} to {hindi.territories['JP']} last year."
+    for span in trip["spans"]:
+        assert trip["text"][span["start"] : span["end"]] in (hindi.territories["IN"], hindi.territories["JP"])
+    assert trip["matrix_lang"] == "eng_Latn" and trip["embedded_langs"] == ["hin_Deva"]

@@ -18,14 +18,14 @@ import pyarrow.compute as pc
 
 from corpusforge.accounting import Tally
 
-Kind = Literal["segment", "bitext"]
+Kind = Literal["segment", "bitext", "codeswitch"]
 Scope = Literal["global", "source", "none"]
 DEDUP_STAGE = "dedup"
 DUPLICATE = "duplicate"
 KEY_BYTES = 16
 # 0xFF never occurs in UTF-8, so joining parts with it cannot make two different rows collide.
 _SEPARATOR = b"\xff"
-_TEXT_COLUMNS = {"segment": ("text",), "bitext": ("src_text", "tgt_text")}
+_TEXT_COLUMNS = {"segment": ("text",), "bitext": ("src_text", "tgt_text"), "codeswitch": ("text",)}
 
 
 def validate_options(kind: str, scope: str) -> None:

@@ -1,0 +1,543 @@
+"""Entity-level code-switching (EntityCS, Whitehouse et al. 2022): mentions of entities are
+replaced by the entity's label in another language; the rest of the sentence keeps every byte.
+
+All offsets are code points (Python ``str`` indices), never bytes: a :class:`Span` ``(start,
+end)`` is ``switched.text[start:end]``, the inserted text, without markers.
+
+Determinism: every choice (which mentions, which target language) is drawn from
+:class:`StableDraws`, a hash of (seed, record id, variant, what is drawn), never from Python's
+``hash`` or ``random`` state: same input and seed, same output on any machine.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import math
+import os
+from dataclasses import asdict, dataclass
+from typing import Literal, Sequence
+
+import pyarrow as pa
+
+from corpusforge.accounting import Tally
+from corpusforge.codeswitch.lexicon import Entity, EntityLexicon, cldr_lexicon
+from corpusforge.codeswitch.mentions import CasePolicy, Gazetteer, Mention, MentionError, check_options, given_mentions, parse_wikilinks
+from corpusforge.languages import LanguageCodeError, canonical, language_of, script_of
+from corpusforge.records import Rejections, Split, stable_id
+from corpusforge.schemas import conform, load_schema
+from corpusforge.transforms.base import Stage
+from corpusforge.transforms.codemix import code_mixing_metrics
+from corpusforge.transforms.tokens import OTHER, tokenize
+
+ENTITY = "entity"
+DICTIONARY = "dictionary"
+TRANSLITERATION = "transliteration"
+
+TargetMode = Literal["fixed", "sentence", "entity"]
+Policy = Literal["all", "fraction", "at_most"]
+Missing = Literal["skip", "transliterate"]
+MentionSource = Literal["gazetteer", "wikilinks", "given"]
+
+
+# --- results -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace ``source[start:end]`` (code points) by ``replacement``, written in ``lang``."""
+
+    start: int
+    end: int
+    replacement: str
+    lang: str
+    key: str | None
+    method: str
+
+
+@dataclass(frozen=True)
+class Span:
+    """One switched span, as the ``codeswitch`` schema stores it: ``text[start:end]`` (code
+    points of the switched text) is the inserted text, ``original`` what it replaced."""
+
+    start: int
+    end: int
+    lang: str
+    entity_id: str | None
+    original: str
+    method: str
+
+
+@dataclass(frozen=True)
+class Switched:
+    """A switched text with its spans and the code-mixing metrics of the result."""
+
+    text: str
+    source_text: str
+    matrix_lang: str
+    spans: tuple[Span, ...]
+    cmi: float
+    switch_points: int
+
+    @property
+    def embedded_langs(self) -> list[str]:
+        return sorted({span.lang for span in self.spans})
+
+
+def apply_edits(source: str, edits: Sequence[Edit], *, matrix_lang: str, markers: bool = False) -> Switched:
+    """Apply non-overlapping ``edits`` to ``source``; text outside them is copied unchanged.
+    With ``markers`` each insertion is wrapped as ``<lang>…</lang>`` (spans exclude the markers).
+
+    Metrics: tokens of copied text are tagged ``matrix_lang``, tokens of inserted text their
+    edit's language, non-words ``other`` (:func:`corpusforge.transforms.tokens.tokenize`), then
+    CMI and switch points as :func:`corpusforge.transforms.codemix.code_mixing_metrics` defines them.
+    """
+    edits = sorted(edits, key=lambda e: e.start)
+    out: list[str] = []
+    spans: list[Span] = []
+    pieces: list[tuple[str, str]] = []
+    at = 0  # position in the output, code points
+    position = 0  # position in the source
+    for edit in edits:
+        if edit.start < position or edit.end <= edit.start:
+            raise ValueError(f"edits overlap or are empty at ({edit.start}, {edit.end})")
+        kept = source[position : edit.start]
+        out.append(kept)
+        pieces.append((kept, matrix_lang))
+        at += len(kept)
+        if markers:
+            out.append(f"<{edit.lang}>")
+            at += len(edit.lang) + 2
+        spans.append(Span(at, at + len(edit.replacement), edit.lang, edit.key, source[edit.start : edit.end], edit.method))
+        out.append(edit.replacement)
+        pieces.append((edit.replacement, edit.lang))
+        at += len(edit.replacement)
+        if markers:
+            out.append(f"</{edit.lang}>")
+            at += len(edit.lang) + 3
+        position = edit.end
+    out.append(source[position:])
+    pieces.append((source[position:], matrix_lang))
+    tags = [lang if is_word else OTHER for piece, lang in pieces for _, is_word in tokenize(piece)]
+    metrics = code_mixing_metrics(tags)
+    return Switched("".join(out), source, matrix_lang, tuple(spans), metrics["cmi"], metrics["switch_points"])
+
+
+class StableDraws:
+    """Uniform draws in [0, 1) from blake2b(seed, record id, variant, what is drawn): the same
+    on every machine and Python version."""
+
+    def __init__(self, seed: int, record_id: str, variant: int = 0):
+        self._prefix = stable_id(seed, record_id, variant)
+
+    def uniform(self, *what: object) -> float:
+        digest = hashlib.blake2b(digest_size=8)
+        digest.update(self._prefix.encode())
+        for part in what:
+            digest.update(b"\x1f" + str(part).encode("utf-8", "surrogatepass"))
+        return int.from_bytes(digest.digest(), "big") / 2.0**64
+
+    def choice(self, options: Sequence, *what: object):
+        return options[min(int(self.uniform(*what) * len(options)), len(options) - 1)]
+
+    def sample(self, n: int, count: int, *what: object) -> list[int]:
+        """``count`` of the indices ``0..n-1``, in index order."""
+        return sorted(sorted(range(n), key=lambda i: self.uniform(*what, i))[:count])
+
+
+def selected_count(policy: str, n: int, *, fraction: float, k: int) -> int:
+    """How many of ``n`` candidates a policy switches: all; ``round(fraction * n)`` (halves up);
+    at most ``k``."""
+    if policy == "all":
+        return n
+    if policy == "fraction":
+        return min(n, math.floor(fraction * n + 0.5))
+    return min(n, k)
+
+
+def check_policy(policy: str, fraction: float, k: int) -> None:
+    if policy not in ("all", "fraction", "at_most"):
+        raise ValueError(f"policy must be all, fraction or at_most, got {policy!r}")
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+
+
+def language_option(code: str, what: str) -> str:
+    """A constructor's language argument, canonicalised; a bad code raises ValueError naming ``what``."""
+    try:
+        return canonical(code)
+    except (LanguageCodeError, LookupError) as exc:
+        raise ValueError(f"{what}: cannot read language {code!r}: {exc}") from exc
+
+
+# --- entity switching ----------------------------------------------------------------------------
+
+
+class EntitySwitcher:
+    """Replaces entity mentions by their labels in a target language.
+
+    - Mentions: found by the lexicon's gazetteer in ``source_lang`` (labels and aliases; ``case``
+      and ``min_length`` as :class:`~corpusforge.codeswitch.mentions.Gazetteer` takes them), or
+      given to :meth:`switch`, or read from wikitext links (:meth:`switch_wikitext`).
+    - Which mentions (``policy``): ``all``; ``fraction`` (``round(fraction * n)`` of them); at most
+      ``k`` (``at_most``).
+    - Target (``target_mode``): ``fixed`` (``targets[0]``, or :meth:`switch`'s ``target``);
+      ``sentence``: one language per sentence, drawn from the ``targets`` in which every selected
+      entity has a label (EntityCS's rule); ``entity``: drawn per entity from the ``targets`` in
+      which it has a label.
+    - Missing label (``missing``): ``skip`` the entity, or ``transliterate`` a label it has into
+      the target's script where :mod:`corpusforge.transforms.translit` supports the pair (a
+      Brahmic-script label into another Brahmic script; for a ``Latn`` target, the same
+      language's Brahmic label romanised informally: ``hin_Deva`` -> ``hin_Latn``). Such spans
+      have method ``transliteration``. A label equal to the mention's text is no switch and is
+      left out.
+    - ``markers``: wrap insertions as ``<hin_Deva>…</hin_Deva>``.
+
+    The gazetteer is built on first use (~1-2 µs per surface form in ``source_lang``).
+    """
+
+    def __init__(
+        self,
+        *,
+        lexicon: EntityLexicon,
+        source_lang: str = "eng_Latn",
+        targets: list[str] | None = None,
+        target_mode: TargetMode = "fixed",
+        policy: Policy = "all",
+        fraction: float = 0.5,
+        k: int = 1,
+        missing: Missing = "skip",
+        markers: bool = False,
+        case: CasePolicy = "sensitive",
+        min_length: int = 2,
+        seed: int = 0,
+    ):
+        check_policy(policy, fraction, k)
+        check_options(case, min_length)
+        if target_mode not in ("fixed", "sentence", "entity"):
+            raise ValueError(f"target_mode must be fixed, sentence or entity, got {target_mode!r}")
+        if missing not in ("skip", "transliterate"):
+            raise ValueError(f"missing must be skip or transliterate, got {missing!r}")
+        self.targets = [language_option(t, "targets") for t in targets or []]
+        if target_mode == "fixed" and len(self.targets) > 1:
+            raise ValueError(f"target_mode fixed takes one target, got {self.targets}; use sentence or entity to draw among several")
+        if target_mode != "fixed" and not self.targets:
+            raise ValueError(f"target_mode {target_mode} draws from targets: name at least one")
+        self.lexicon = lexicon
+        self.source_lang = language_option(source_lang, "source_lang")
+        self.target_mode, self.policy, self.fraction, self.k = target_mode, policy, fraction, k
+        self.missing, self.markers, self.case, self.min_length, self.seed = missing, markers, case, min_length, seed
+        self._gazetteer: Gazetteer | None = None
+        self._transliterators: dict[tuple[str, str], object] = {}
+        self._replacements: dict[tuple[str, str], tuple[str, str] | None] = {}
+
+    @property
+    def gazetteer(self) -> Gazetteer:
+        if self._gazetteer is None:
+            self._gazetteer = Gazetteer.from_lexicon(self.lexicon, languages=[self.source_lang], case=self.case, min_length=self.min_length)
+        return self._gazetteer
+
+    def describe(self) -> dict:
+        return {
+            "lexicon": self.lexicon.name,
+            "source_lang": self.source_lang,
+            "targets": self.targets,
+            "target_mode": self.target_mode,
+            "policy": self.policy,
+            "fraction": self.fraction,
+            "k": self.k,
+            "missing": self.missing,
+            "markers": self.markers,
+            "case": self.case,
+            "seed": self.seed,
+        }
+
+    def mentions(self, text: str) -> list[Mention]:
+        """Gazetteer mentions of lexicon entities in ``text`` (code points)."""
+        return self.gazetteer.find(text)
+
+    def switch(self, text: str, *, target: str | None = None, mentions: list[Mention] | None = None, record_id: str = "", variant: int = 0) -> Switched:
+        """``text`` with selected mentions switched (``mentions`` default: the gazetteer's).
+        ``target`` fixes the language for this call. ``record_id`` and ``variant`` seed the
+        draws. Spans are in code points of the switched text; text outside them is unchanged."""
+        if mentions is None:
+            mentions = self.mentions(text)
+        draws = StableDraws(self.seed, record_id, variant)
+        chosen = [mentions[i] for i in draws.sample(len(mentions), selected_count(self.policy, len(mentions), fraction=self.fraction, k=self.k), "mention")]
+        targets = self._targets(chosen, draws, None if target is None else language_option(target, "target"))
+        edits = []
+        for mention, lang in zip(chosen, targets):
+            found = None if lang is None else self.replacement(mention.key, lang)
+            if found is not None and found[0] != mention.surface:
+                edits.append(Edit(mention.start, mention.end, found[0], lang, mention.key, found[1]))
+        return apply_edits(text, edits, matrix_lang=self.source_lang, markers=self.markers)
+
+    def switch_wikitext(self, wikitext: str, *, target: str | None = None, record_id: str = "", variant: int = 0) -> Switched:
+        """:meth:`switch` on the text of ``wikitext`` (links replaced by their anchors), with the
+        linked entities as mentions (titles looked up by English Wikipedia title). The result's
+        ``source_text`` is that plain text."""
+        text, mentions = self.wikitext_mentions(wikitext)
+        return self.switch(text, target=target, mentions=mentions, record_id=record_id, variant=variant)
+
+    def wikitext_mentions(self, wikitext: str) -> tuple[str, list[Mention]]:
+        return parse_wikilinks(wikitext, lambda title: getattr(self.lexicon.by_title(title), "id", None))
+
+    def _targets(self, chosen: list[Mention], draws: StableDraws, target: str | None) -> list[str | None]:
+        if target is not None or self.target_mode == "fixed":
+            fixed = target or (self.targets[0] if self.targets else None)
+            if fixed is None:
+                raise ValueError("no target language: pass target= or construct the switcher with targets=[...]")
+            return [fixed] * len(chosen)
+        if self.target_mode == "sentence":
+            common = [t for t in self.targets if all(self.replacement(m.key, t) is not None for m in chosen)]
+            return [draws.choice(common, "target") if common else None] * len(chosen)
+        out = []
+        for m in chosen:
+            available = [t for t in self.targets if self.replacement(m.key, t) is not None]
+            out.append(draws.choice(available, "target", m.start) if available else None)
+        return out
+
+    def replacement(self, entity_id: str, target: str) -> tuple[str, str] | None:
+        """(text, method) that replaces a mention of ``entity_id`` in ``target``, or None."""
+        cache_key = (entity_id, target)
+        if cache_key not in self._replacements:
+            entity = self.lexicon.get(entity_id)
+            found = None
+            if entity is not None:
+                label = entity.labels.get(target)
+                if label:
+                    found = (label, ENTITY)
+                elif self.missing == "transliterate":
+                    converted = self._transliterate(entity, target)
+                    found = (converted, TRANSLITERATION) if converted else None
+            if len(self._replacements) > 1_000_000:
+                self._replacements.clear()
+            self._replacements[cache_key] = found
+        return self._replacements[cache_key]
+
+    def _transliterate(self, entity: Entity, target: str) -> str | None:
+        from corpusforge.transforms.translit import BRAHMIC, INFORMAL, Transliterator
+
+        script, lang = script_of(target), language_of(target)
+        if script == "Latn":
+            candidates = [c for c in entity.labels if language_of(c) == lang and script_of(c) in BRAHMIC]
+            scheme = INFORMAL
+        elif script in BRAHMIC:
+            candidates = sorted((c for c in entity.labels if script_of(c) in BRAHMIC and script_of(c) != script), key=lambda c: (language_of(c) != lang, c))
+            scheme = script
+        else:
+            return None
+        for code in candidates:
+            engine = self._transliterators.get((code, scheme))
+            if engine is None:
+                engine = self._transliterators[(code, scheme)] = Transliterator(source=code, target=scheme)
+            converted = engine.text(entity.labels[code])
+            if converted:
+                return converted
+        return None
+
+
+# --- records and stages ---------------------------------------------------------------------------
+
+
+def codeswitch_record(switched: Switched, *, source: str, source_id: str, method: str, variant: int, meta: dict[str, str] | None = None) -> dict:
+    """A ``codeswitch.v1`` row; its id is ``stable_id(source_id, method, variant)``."""
+    return {
+        "id": stable_id(source_id, method, variant),
+        "source": source,
+        "source_id": source_id,
+        "text": switched.text,
+        "source_text": switched.source_text,
+        "matrix_lang": switched.matrix_lang,
+        "embedded_langs": switched.embedded_langs,
+        "spans": [asdict(span) for span in switched.spans],
+        "cmi": switched.cmi,
+        "switch_points": switched.switch_points,
+        "meta": sorted((meta or {}).items()) or None,
+    }
+
+
+def codeswitch_batch(rows: list[dict]) -> pa.RecordBatch:
+    """Rows as one ``codeswitch.v1`` batch (conformed: a row that does not fit raises SchemaError)."""
+    schema = load_schema("codeswitch")
+    table = conform(pa.Table.from_pylist(rows, schema=schema), schema).combine_chunks()
+    batches = table.to_batches()
+    return batches[0] if batches else pa.RecordBatch.from_pylist([], schema=schema)
+
+
+class SwitchStage(Stage):
+    """Base of the switching stages: ``segment`` batches in, new ``codeswitch`` records out
+    (``variants`` per segment, variant ``v`` seeded with ``v``). Rows whose ``lang`` is set and
+    is not the matrix language, rows without text, and rows with nothing to switch make no
+    record (the segment itself is the recipe's to write). A row whose given input cannot be
+    used (bad mention spans) becomes one rejected ``codeswitch`` row.
+
+    The kept rows are new records: count them with :meth:`tally` (``created``), not as ``out``.
+    Each record's ``meta`` holds the segment's meta plus ``cs.stage``, ``cs.version``,
+    ``cs.variant`` and the switcher's settings (``cs.<name>``).
+    """
+
+    kinds = ("segment",)
+    derives = "codeswitch"
+    method: str = ENTITY
+
+    def __init__(self, *, variants: int, text_column: str, lang_column: str):
+        if variants < 1:
+            raise ValueError(f"variants must be at least 1, got {variants}")
+        self.variants = variants
+        self.text_column = text_column
+        self.lang_column = lang_column
+
+    @property
+    @abc.abstractmethod
+    def matrix_lang(self) -> str:
+        """The language the input rows must be in."""
+
+    @abc.abstractmethod
+    def settings(self) -> dict:
+        """The switcher's settings, recorded in ``describe`` and each record's meta."""
+
+    @abc.abstractmethod
+    def switch_row(self, text: str, *, record_id: str, variant: int, extra: object) -> Switched:
+        """One variant of one row (may raise MentionError)."""
+
+    def row_extras(self, batch: pa.RecordBatch) -> list:
+        """Per-row input besides the text (given mentions), one item per row."""
+        return [None] * batch.num_rows
+
+    def describe(self) -> dict:
+        return {**super().describe(), "variants": self.variants, **self.settings()}
+
+    def process(self, batch: pa.RecordBatch) -> Split:
+        self.setup()
+        if self.text_column not in batch.schema.names:
+            raise ValueError(f"{self.name} needs column {self.text_column!r}; the batch has {batch.schema.names}")
+        texts = batch.column(self.text_column).to_pylist()
+        ids, sources = batch.column("id").to_pylist(), batch.column("source").to_pylist()
+        langs = batch.column(self.lang_column).to_pylist() if self.lang_column in batch.schema.names else [None] * batch.num_rows
+        metas = batch.column("meta").to_pylist() if "meta" in batch.schema.names else [None] * batch.num_rows
+        provenance = {f"cs.{k}": v if isinstance(v, str) else str(v) for k, v in self.describe().items() if k not in ("name", "version")}
+        provenance.update({"cs.stage": self.name, "cs.version": self.version})
+        rows, rejected = [], Rejections(stage=self.name, kind="codeswitch")
+        for text, rid, source, lang, meta, extra in zip(texts, ids, sources, langs, metas, self.row_extras(batch)):
+            if not text or (lang is not None and lang != self.matrix_lang):
+                continue
+            for variant in range(self.variants):
+                try:
+                    switched = self.switch_row(text, record_id=rid, variant=variant, extra=extra)
+                except MentionError as exc:
+                    rejected.add(id=stable_id(rid, self.method, variant), source=source, reason="bad_mentions", detail=str(exc), raw=text)
+                    break
+                if switched.spans:
+                    carried = dict(meta or [])
+                    carried.update(provenance)
+                    carried["cs.variant"] = str(variant)
+                    rows.append(codeswitch_record(switched, source=source, source_id=rid, method=self.method, variant=variant, meta=carried))
+        return Split(codeswitch_batch(rows), rejected.to_batch())
+
+    def tally(self, split: Split) -> Tally:
+        """Counts for the run manifest: every record made or refused was ``created`` here; the
+        refused ones are also ``rejected`` (by reason), so rows created = written + rejected."""
+        tally = Tally.of_rows(self.name, "created", split.kept)
+        tally += Tally.of_rows(self.name, "created", split.rejected)
+        tally += Tally.of_split(self.name, Split(split.kept.slice(0, 0), split.rejected))
+        return tally
+
+
+class EntitySwitchStage(SwitchStage):
+    """:class:`EntitySwitcher` as a stage: ``segment`` rows in, ``codeswitch`` records out.
+
+    Lexicon: ``lexicon_path`` (Parquet file or shard directory, :data:`LEXICON_SCHEMA`), else
+    the embedded CLDR lexicon in ``source_lang`` and the targets; loaded in :meth:`setup`, or
+    handed over with :meth:`use_lexicon` (the Beam build passes one built in the same pipeline).
+    Mentions: ``gazetteer``; ``wikilinks`` (the text column holds wikitext; records keep the
+    plain text as ``source_text``); ``given`` (``mentions_column`` holds a list of ``{start,
+    end, entity_id}`` structs in code points; rows without it use the gazetteer).
+    """
+
+    name = "entity_switch"
+    version = "1"
+    method = ENTITY
+
+    def __init__(
+        self,
+        *,
+        lexicon_path: str | None = None,
+        mentions: MentionSource = "gazetteer",
+        mentions_column: str = "mentions",
+        source_lang: str = "eng_Latn",
+        targets: list[str],
+        target_mode: TargetMode = "sentence",
+        policy: Policy = "all",
+        fraction: float = 0.5,
+        k: int = 1,
+        missing: Missing = "skip",
+        markers: bool = False,
+        case: CasePolicy = "sensitive",
+        min_length: int = 2,
+        seed: int = 0,
+        variants: int = 1,
+        text_column: str = "text",
+        lang_column: str = "lang",
+    ):
+        super().__init__(variants=variants, text_column=text_column, lang_column=lang_column)
+        if lexicon_path is not None and not os.path.exists(lexicon_path):
+            raise ValueError(f"lexicon_path {lexicon_path} does not exist")
+        if mentions not in ("gazetteer", "wikilinks", "given"):
+            raise ValueError(f"mentions must be gazetteer, wikilinks or given, got {mentions!r}")
+        self.lexicon_path = lexicon_path
+        self.mentions = mentions
+        self.mentions_column = mentions_column
+        self._options = dict(
+            source_lang=source_lang, targets=targets, target_mode=target_mode, policy=policy, fraction=fraction,
+            k=k, missing=missing, markers=markers, case=case, min_length=min_length, seed=seed,
+        )  # fmt: skip
+        self._switcher: EntitySwitcher | None = None
+        probe = EntitySwitcher(lexicon=EntityLexicon(), **self._options)  # validates every option now
+        self._languages = [probe.source_lang, *probe.targets]
+        self._settings = {**probe.describe(), "mentions": mentions, "lexicon": lexicon_path or "cldr"}
+
+    @property
+    def matrix_lang(self) -> str:
+        return self._languages[0]
+
+    def settings(self) -> dict:
+        return dict(self._settings)
+
+    @property
+    def lexicon_languages(self) -> list[str] | None:
+        """Languages whose labels the stage needs (None: all, to transliterate from any)."""
+        return None if self._options["missing"] == "transliterate" else list(self._languages)
+
+    def setup(self) -> None:
+        if self._switcher is None:
+            if self.lexicon_path is not None:
+                lexicon = EntityLexicon.read_parquet(self.lexicon_path, languages=self.lexicon_languages)
+            else:
+                lexicon = cldr_lexicon(languages=self.lexicon_languages)
+            self.use_lexicon(lexicon)
+
+    def use_lexicon(self, lexicon: EntityLexicon) -> None:
+        """Switch with ``lexicon`` (instead of loading ``lexicon_path`` in :meth:`setup`)."""
+        self._switcher = EntitySwitcher(lexicon=lexicon, **self._options)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_switcher"] = None  # workers load or receive the lexicon themselves
+        return state
+
+    def row_extras(self, batch: pa.RecordBatch) -> list:
+        if self.mentions == "given" and self.mentions_column in batch.schema.names:
+            return batch.column(self.mentions_column).to_pylist()
+        return super().row_extras(batch)
+
+    def switch_row(self, text: str, *, record_id: str, variant: int, extra: object) -> Switched:
+        switcher = self._switcher
+        if self.mentions == "wikilinks":
+            return switcher.switch_wikitext(text, record_id=record_id, variant=variant)
+        mentions = None
+        if extra is not None:
+            mentions = given_mentions(text, extra, switcher.gazetteer.lookup)
+        return switcher.switch(text, mentions=mentions, record_id=record_id, variant=variant)

@@ -1,0 +1,76 @@
+"""End to end on the DirectRunner: a Wikidata-format dump and a wikitext sample go through
+lexicon building (Parquet) and entity switching (codeswitch.v1 Parquet)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import apache_beam as beam
+import pyarrow.dataset as ds
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from corpusforge.beam.codeswitch import BuildEntityLexicon, SwitchSegments
+from corpusforge.beam.read import ReadRecords
+from corpusforge.beam.stages import SumTallies
+from corpusforge.beam.write import WriteShards
+from corpusforge.codeswitch.lexicon import LEXICON_SCHEMA, EntityLexicon, WikidataDumpReader
+from corpusforge.codeswitch.switcher import EntitySwitchStage
+from corpusforge.io.parquet import ShardMetadata
+from corpusforge.io.readers import TextReader
+from corpusforge.schemas import load_schema
+from test_codeswitch_lexicon import DUMP_ENTITIES, write_dump
+
+pytestmark = pytest.mark.slow
+
+WIKITEXT = [
+    "[[India]] shares borders with [[China|the People's Republic]] and [[Pakistan]].",
+    "[[Hindi]] is spoken across [[India]]n cities such as [[Paris|nowhere]].[[Category:Languages]]",
+    "No links in this line.",
+    "[[Germany]] has no label in these languages.",
+]
+
+
+def test_dump_and_wikitext_end_to_end(tmp_path: Path):
+    dump = write_dump(tmp_path / "latest-all.json.bz2", DUMP_ENTITIES, broken_line="{not json")
+    wiki = tmp_path / "wiki.txt"
+    wiki.write_text("\n".join(WIKITEXT) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    stage = EntitySwitchStage(mentions="wikilinks", targets=["hin_Deva", "urd_Arab"], target_mode="sentence", seed=5, markers=False)
+    with beam.Pipeline(options=PipelineOptions(runner="DirectRunner")) as p:
+        build = p | BuildEntityLexicon(WikidataDumpReader(languages=["en", "hi", "ur"], chunk_bytes=2000), [str(dump)], str(out / "lexicon"), shard_count=2)
+        segments = p | ReadRecords(TextReader(lang="eng_Latn"), [str(wiki)], source="wiki")
+        switched = segments.kept | SwitchSegments(stage, lexicon=build.lexicon)
+        _ = switched.records | "WriteCS" >> WriteShards(
+            str(out / "codeswitch"), schema=load_schema("codeswitch"), metadata=ShardMetadata(schema="codeswitch.v1", recipe_hash="test")
+        )
+        tally = (build.counts, switched.counts) | beam.Flatten() | SumTallies()
+        _ = tally | beam.Map(lambda t: (out / "tally.json").write_text(json.dumps({f"{k[0]}|{k[2]}": v for k, v in t.counts.items()})))
+
+    lexicon = EntityLexicon.read_parquet(out / "lexicon")
+    assert sorted(e.id for e in lexicon) == ["Q148", "Q1568", "Q668", "Q830149", "Q843", "Q90"]
+    assert lexicon.get("Q668").labels["hin_Deva"] == "भारत" and lexicon.by_title("Paris, Texas").id == "Q830149"
+    assert len(list((out / "lexicon").glob("part-*-of-00002.parquet"))) == 2
+
+    records = sorted(ds.dataset(out / "codeswitch", format="parquet", schema=load_schema("codeswitch")).to_table().to_pylist(), key=lambda r: r["source_text"])
+    assert len(records) == 2  # lines without resolvable links make no record
+    by_text = {r["source_text"]: r for r in records}
+    first = by_text["India shares borders with the People's Republic and Pakistan."]
+    assert first["embedded_langs"] in (["hin_Deva"], ["urd_Arab"])
+    lang = first["embedded_langs"][0]
+    assert [s["entity_id"] for s in first["spans"]] == (["Q668", "Q148", "Q843"] if lang == "hin_Deva" else ["Q668", "Q843"])  # China has no Urdu label
+    for record in records:
+        rebuilt, at = [], 0
+        for span in record["spans"]:
+            assert record["text"][span["start"] : span["end"]] == lexicon.label(span["entity_id"], span["lang"])
+            rebuilt += [record["text"][at : span["start"]], span["original"]]
+            at = span["end"]
+        assert "".join(rebuilt) + record["text"][at:] == record["source_text"]
+    second = by_text["Hindi is spoken across Indian cities such as nowhere."]
+    assert [(s["original"], s["entity_id"]) for s in second["spans"]][:2] == [("Hindi", "Q1568"), ("Indian", "Q668")]
+
+    counts = json.loads((out / "tally.json").read_text())
+    assert counts["read|rejected:invalid_json"] == 1 and counts["read|out"] == 6 and counts["read|filtered"] == 2
+    assert counts["entity_switch|created"] == 2
+    assert LEXICON_SCHEMA.metadata[b"corpusforge.schema"] == b"lexicon.v1"

@@ -1,0 +1,114 @@
+"""The benchmark-variants pipeline on the DirectRunner: N switched copies per eval row, ids and
+labels kept, provenance recorded, bad rows rejected."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+from babel import Locale
+
+from corpusforge.config import ConfigError
+from corpusforge.pipelines import codeswitch_variants
+from corpusforge.schemas import load_schema
+
+pytestmark = pytest.mark.slow
+
+ROWS = [
+    {"id": "n1", "premise": "India and China signed a treaty.", "hypothesis": "Pakistan signed nothing.", "label": 2},
+    {"id": "n2", "premise": "Japan exports cars.", "hypothesis": "Cars come from Japan.", "label": 0},
+    {"id": "n3", "premise": "No entity here.", "hypothesis": "None at all.", "label": 1},
+]
+
+
+def _run(tmp_path: Path, cfg: dict) -> Path:
+    with beam.Pipeline(options=PipelineOptions(runner="DirectRunner")) as p:
+        codeswitch_variants.build(p, cfg)
+    return Path(cfg["output"])
+
+
+def _variants(out: Path) -> list[dict]:
+    rows = [json.loads(line) for path in sorted((out / "variants").glob("part-*.jsonl")) for line in path.read_text(encoding="utf-8").splitlines()]
+    return sorted(rows, key=lambda r: (r["cs_row_id"], r["cs_variant"]))
+
+
+def _config(tmp_path: Path, inputs: list[str], fmt: str) -> dict:
+    return {
+        "name": "xnli",
+        "inputs": inputs,
+        "format": fmt,
+        "fields": ["premise", "hypothesis"],
+        "variants": 3,
+        "options": {"targets": ["hin_Deva", "tam_Taml", "zho_Hans"], "target_mode": "sentence", "seed": 11},
+        "output": str(tmp_path / "out"),
+    }
+
+
+def test_jsonl_eval_set_gets_n_variants_per_row(tmp_path):
+    data = tmp_path / "xnli.jsonl"
+    lines = [json.dumps(r, ensure_ascii=False) for r in ROWS] + ["{broken", json.dumps({"id": "n9", "premise": "India", "label": 1})]
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = _run(tmp_path, _config(tmp_path, [str(data)], "jsonl"))
+    rows = _variants(out)
+    assert [(r["cs_row_id"], r["cs_variant"]) for r in rows] == [(i, v) for i in ("n1", "n2", "n3") for v in range(3)]
+    originals = {r["id"]: r for r in ROWS}
+    for row in rows:
+        source = originals[row["id"]]
+        assert row["label"] == source["label"]  # labels and ids kept as they were (an int stays an int)
+        assert row["cs_provenance"]["method"] == "entity" and row["cs_provenance"]["stage"]["seed"] == 11
+        for field in ("premise", "hypothesis"):
+            rebuilt, at = [], 0
+            for span in row["cs_spans"][field]:
+                rebuilt += [row[field][at : span["start"]], span["original"]]
+                at = span["end"]
+            assert "".join(rebuilt) + row[field][at:] == source[field]
+    locales = {"hin_Deva": "hi", "tam_Taml": "ta", "zho_Hans": "zh"}
+    for row in (r for r in rows if r["id"] == "n1"):
+        (lang,) = {span["lang"] for span in row["cs_spans"]["premise"]}  # one target per sentence
+        names = Locale.parse(locales[lang]).territories
+        assert row["premise"] == f"{names['IN']} and {names['CN']} signed a treaty."
+    assert all(r["premise"] == ROWS[2]["premise"] and r["cs_spans"]["premise"] == [] for r in rows if r["id"] == "n3")
+
+    records = ds.dataset(out / "codeswitch", format="parquet", schema=load_schema("codeswitch")).to_table().to_pylist()
+    assert {(r["source_id"], dict(r["meta"])["cs.variant"]) for r in records} == {(f"{i}:{f}", str(v)) for i in ("n1", "n2") for f in ("premise", "hypothesis") for v in range(3)}
+    assert all(dict(r["meta"])["row.label"] in ("0", "2") for r in records)
+    rejected = ds.dataset(out / "rejected", format="parquet", schema=load_schema("rejected")).to_table().to_pylist()
+    assert sorted((r["reason"], r["offset"]) for r in rejected) == [("invalid_json", 4), ("missing_field", 5)]
+
+
+def test_parquet_eval_set_and_the_same_output_twice(tmp_path):
+    data = tmp_path / "xnli.parquet"
+    pq.write_table(pa.Table.from_pylist(ROWS), data)
+    cfg = _config(tmp_path, [str(data)], "parquet")
+    first = _variants(_run(tmp_path, cfg))
+    cfg["output"] = str(tmp_path / "again")
+    assert _variants(_run(tmp_path, cfg)) == first
+    assert len(first) == 9
+
+
+def test_config_errors_name_the_option(tmp_path):
+    cfg = _config(tmp_path, [str(tmp_path / "x.jsonl")], "jsonl")
+    cfg["options"]["target_mode"] = "everywhere"
+    with pytest.raises(ConfigError, match="target_mode"):
+        codeswitch_variants.build(beam.Pipeline(), cfg)
+    with pytest.raises(ConfigError, match="fields"):
+        codeswitch_variants.build(beam.Pipeline(), {**cfg, "fields": []})
+
+
+def test_main_reads_a_yaml_config_with_paths_relative_to_it(tmp_path):
+    (tmp_path / "eval.jsonl").write_text(json.dumps(ROWS[0]) + "\n", encoding="utf-8")
+    config = tmp_path / "variants.yaml"
+    config.write_text("inputs: [eval.jsonl]\nfields: [premise]\nvariants: 2\noptions: {targets: [hin_Deva]}\noutput: out\n", encoding="utf-8")
+    assert codeswitch_variants.main([str(config), "--set", "variants=1", "--set", "options.target_mode=fixed"]) == 0
+    (row,) = _variants(tmp_path / "out")
+    hi = Locale.parse("hi").territories
+    assert row["premise"] == f"{hi['IN']} and {hi['CN']} signed a treaty." and row["hypothesis"] == ROWS[0]["hypothesis"]
+    config.write_text("inputs: [eval.jsonl]\nfields: [premise]\noptions: {targets: [hin_Deva], variants: 2}\noutput: out\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="top level"):
+        codeswitch_variants.main([str(config)])
