@@ -38,6 +38,24 @@ def empty_rejected() -> pa.RecordBatch:
     return pa.RecordBatch.from_pylist([], schema=load_schema("rejected"))
 
 
+def with_columns(batch: pa.RecordBatch, fields: list[pa.Field], arrays: list[pa.Array]) -> pa.RecordBatch:
+    """``batch`` with each field set to its array: an existing column of that name is replaced
+    in place, a new one is appended."""
+    names = list(batch.schema.names)
+    columns = list(batch.columns)
+    schema_fields = list(batch.schema)
+    for new, array in zip(fields, arrays):
+        if new.name in names:
+            i = names.index(new.name)
+            columns[i], schema_fields[i] = array, new
+        else:
+            names.append(new.name)
+            columns.append(array)
+            schema_fields.append(new)
+    return pa.RecordBatch.from_arrays(columns, schema=pa.schema(schema_fields, metadata=batch.schema.metadata))
+
+
+
 @dataclass
 class Rejections:
     """Collects rejected rows for one stage and record kind, then emits them as one batch."""

@@ -14,7 +14,6 @@ import sys
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from corpusforge import __version__
 from corpusforge.beam.dedup import DeduplicateExact
 from corpusforge.beam.mt import TranslateSegments
 from corpusforge.beam.premium import SampleByBudget

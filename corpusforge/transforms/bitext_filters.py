@@ -16,10 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusforge.languages import LanguageCodeError, canonical, language_of, script_compatible
-from corpusforge.records import Split, reject_where
+from corpusforge.records import Split, reject_where, with_columns
 from corpusforge.transforms.base import Stage
 from corpusforge.transforms.lid import parse_languages, parse_thresholds, language_problems
-from corpusforge.transforms.script import with_columns
 
 SIDES = ("src", "tgt")
 SCORE_FIELDS = [

@@ -31,9 +31,8 @@ from typing import Collection, Sequence
 
 import pyarrow as pa
 
-from corpusforge.records import Split
+from corpusforge.records import Split, with_columns
 from corpusforge.transforms.base import Stage
-from corpusforge.transforms.script import with_columns
 from corpusforge.transforms.tokens import OTHER, UNDETERMINED
 
 INDEPENDENT = (OTHER, UNDETERMINED)

@@ -29,9 +29,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusforge.languages import LanguageCodeError, code_for_label, language_of
-from corpusforge.records import Split, reject_where
+from corpusforge.records import Split, reject_where, with_columns
 from corpusforge.transforms.base import Stage
-from corpusforge.transforms.script import SIDES, kind_of, script_fields, script_profile, with_columns
+from corpusforge.transforms.script import SIDES, kind_of, script_fields, script_profile
 
 TOPK_TYPE = pa.list_(pa.struct([pa.field("lang", pa.string()), pa.field("score", pa.float32())]))
 

@@ -36,7 +36,7 @@ import regex
 from langcodes.registry_parser import parse_registry
 
 from corpusforge.languages import NO_SCRIPT
-from corpusforge.records import Split
+from corpusforge.records import Split, with_columns
 from corpusforge.transforms.base import Stage
 
 UNDETERMINED_SCRIPT = "Zyyy"
@@ -52,23 +52,6 @@ SIDES: dict[str, tuple[tuple[str, str], ...]] = {
 def kind_of(batch: pa.RecordBatch) -> str:
     """``bitext`` when the batch has ``src_text``, else ``segment`` (stages here serve both)."""
     return "bitext" if "src_text" in batch.schema.names else "segment"
-
-
-def with_columns(batch: pa.RecordBatch, fields: list[pa.Field], arrays: list[pa.Array]) -> pa.RecordBatch:
-    """``batch`` with each field set to its array: an existing column of that name is replaced
-    in place, a new one is appended."""
-    names = list(batch.schema.names)
-    columns = list(batch.columns)
-    schema_fields = list(batch.schema)
-    for field, array in zip(fields, arrays):
-        if field.name in names:
-            i = names.index(field.name)
-            columns[i], schema_fields[i] = array, field
-        else:
-            names.append(field.name)
-            columns.append(array)
-            schema_fields.append(field)
-    return pa.RecordBatch.from_arrays(columns, schema=pa.schema(schema_fields, metadata=batch.schema.metadata))
 
 
 def script_fields(prefix: str = "") -> list[pa.Field]:

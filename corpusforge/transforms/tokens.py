@@ -37,9 +37,9 @@ import pyarrow.compute as pc
 import regex
 
 from corpusforge.languages import NO_SCRIPT, LanguageCodeError, canonical, script_compatible
-from corpusforge.records import Split
+from corpusforge.records import Split, with_columns
 from corpusforge.transforms.base import Stage
-from corpusforge.transforms.script import script_table, with_columns
+from corpusforge.transforms.script import script_table
 
 OTHER = "other"
 UNDETERMINED = "und"

@@ -47,7 +47,7 @@ from indic_transliteration.sanscript import SCHEMES, SchemeMap
 
 from corpusforge.accounting import Tally
 from corpusforge.languages import LanguageCodeError, canonical, language_of
-from corpusforge.records import Split, reject_where, stable_id
+from corpusforge.records import Split, reject_where, stable_id, with_columns
 from corpusforge.schemas import conform, load_schema
 from corpusforge.transforms import romanize
 from corpusforge.transforms.base import Stage
@@ -555,7 +555,7 @@ class TransliterateStage(Stage):
             arrays = [pa.array([t if o is None else o for o, t in zip(outputs, texts)], original.type), original]
         else:
             fields, arrays = self.output_fields(""), [pa.array(outputs, pa.string())]
-        out = _with_columns(batch, fields, arrays)
+        out = with_columns(batch, fields, arrays)
         if not any(misaligned):
             return Split.keep_all(out)
         kind = "bitext" if "src_text" in batch.schema.names else "segment"
@@ -668,20 +668,6 @@ def _language(code: str | None) -> str | None:
 def _script(code: str | None) -> str | None:
     full = _canonical(code)
     return full.split("_", 1)[1] if full else None
-
-
-def _with_columns(batch: pa.RecordBatch, fields: list[pa.Field], arrays: list[pa.Array]) -> pa.RecordBatch:
-    """``batch`` with each field set to its array: replaced where the column exists, else appended."""
-    names, columns, schema_fields = list(batch.schema.names), list(batch.columns), list(batch.schema)
-    for field, array in zip(fields, arrays):
-        if field.name in names:
-            i = names.index(field.name)
-            columns[i], schema_fields[i] = array, field
-        else:
-            names.append(field.name)
-            columns.append(array)
-            schema_fields.append(field)
-    return pa.RecordBatch.from_arrays(columns, schema=pa.schema(schema_fields, metadata=batch.schema.metadata))
 
 
 class TransliterationPairs(Stage):
