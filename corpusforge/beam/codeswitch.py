@@ -21,10 +21,8 @@ from corpusforge.beam.write import WriteShards
 from corpusforge.codeswitch.lexicon import LEXICON_SCHEMA, LEXICON_SCHEMA_ID, EntityLexicon, WikidataDumpReader
 from corpusforge.codeswitch.switcher import EntitySwitchStage, SwitchStage
 from corpusforge.io.parquet import ShardMetadata
+from corpusforge.beam.stages import COUNTS, REJECTED, emit_split
 from corpusforge.records import Split
-
-REJECTED = "rejected"
-COUNTS = "counts"
 
 
 class LexiconOutputs(NamedTuple):
@@ -62,14 +60,10 @@ class _ParseChunkFn(beam.DoFn):
 
     def process(self, chunk):
         split, filtered = self._reader.parse(chunk)
-        if split.kept.num_rows:
-            yield split.kept
-        if split.rejected.num_rows:
-            yield pvalue.TaggedOutput(REJECTED, split.rejected)
         tally = Tally.of_split(READ_STAGE, split)
         tally.add(READ_STAGE, chunk.source, "filtered", filtered)
         tally.add(READ_STAGE, chunk.source, "read", split.kept.num_rows + split.rejected.num_rows + filtered)
-        yield pvalue.TaggedOutput(COUNTS, tally)
+        yield from emit_split(split, tally)
 
 
 class ReadWikidataDump(beam.PTransform):
@@ -152,11 +146,7 @@ class _SwitchFn(beam.DoFn):
             self._stage.use_lexicon(EntityLexicon.from_table(table, languages=self._stage.lexicon_languages, name="pipeline"))
             self._ready = True
         split: Split = self._stage.process(batch)
-        if split.kept.num_rows:
-            yield split.kept
-        if split.rejected.num_rows:
-            yield pvalue.TaggedOutput(REJECTED, split.rejected)
-        yield pvalue.TaggedOutput(COUNTS, self._stage.tally(split))
+        yield from emit_split(split, self._stage.tally(split))
 
 
 class SwitchSegments(beam.PTransform):

@@ -7,15 +7,12 @@ import re
 from typing import BinaryIO, NamedTuple
 
 import apache_beam as beam
-from apache_beam import pvalue
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from corpusforge.accounting import Tally
+from corpusforge.beam.stages import COUNTS, REJECTED, emit_split
 from corpusforge.io.readers import Reader
-
-REJECTED = "rejected"
-COUNTS = "counts"
 _GLOB = re.compile(r"[*?\[{]")
 
 
@@ -77,11 +74,7 @@ class _ReadFileFn(beam.DoFn):
         index, path, file_key = file
         source = self._sources[index]
         for split in source.reader.read(path, source=source.source, file_key=file_key, opener=beam_open):
-            if split.kept.num_rows:
-                yield split.kept
-            if split.rejected.num_rows:
-                yield pvalue.TaggedOutput(REJECTED, split.rejected)
-            yield pvalue.TaggedOutput(COUNTS, Tally.of_read(split))
+            yield from emit_split(split, Tally.of_read(split))
 
 
 def _match(indexed: tuple[int, list[str]]) -> list[tuple[int, str, str]]:

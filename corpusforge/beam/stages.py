@@ -9,6 +9,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 
 from corpusforge.accounting import Tally
+from corpusforge.records import Split
 from corpusforge.transforms.base import Stage
 
 REJECTED = "rejected"
@@ -19,6 +20,16 @@ class StageOutputs(NamedTuple):
     kept: beam.PCollection
     rejected: beam.PCollection
     counts: beam.PCollection
+
+
+def emit_split(split: Split, tally: Tally):
+    """A stage's outputs for one batch as DoFn outputs: kept rows (main), rejected rows and the
+    batch's tally (tagged); empty batches are not emitted."""
+    if split.kept.num_rows:
+        yield split.kept
+    if split.rejected.num_rows:
+        yield pvalue.TaggedOutput(REJECTED, split.rejected)
+    yield pvalue.TaggedOutput(COUNTS, tally)
 
 
 class _StageFn(beam.DoFn):
@@ -32,11 +43,7 @@ class _StageFn(beam.DoFn):
 
     def process(self, batch):
         split = self._stage.process(batch)
-        if split.kept.num_rows:
-            yield split.kept
-        if split.rejected.num_rows:
-            yield pvalue.TaggedOutput(REJECTED, split.rejected)
-        yield pvalue.TaggedOutput(COUNTS, self._stage.tally(split))
+        yield from emit_split(split, self._stage.tally(split))
 
 
 class ApplyStage(beam.PTransform):
