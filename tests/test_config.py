@@ -101,3 +101,10 @@ def test_runner_files_become_beam_flags():
     args = runner_args(packaged("runners/local.yaml"))
     assert "--runner=DirectRunner" in args and "--direct_num_workers=2" in args
     assert runner_args(None) == ["--runner=DirectRunner"]
+
+
+def test_recipe_stage_keys_are_the_stages_own_names():
+    from corpusforge.config import STAGES, _load_class
+
+    for key, spec in STAGES.items():
+        assert _load_class(spec).name == key

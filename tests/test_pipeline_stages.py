@@ -50,7 +50,7 @@ def test_language_id_and_filters(tmp_path):
         {"normalize": {"fix_mojibake": True}},
         {"lid": {"lang_policy": "replace"}},
         {"lang_filter": {"allowed": ["hin_Deva", "urd_Arab", "ben_Beng", "tam_Taml", "zho_Hans", "rus_Cyrl"], "default_threshold": 0.3}},
-        {"bitext_scores": {}},
+        {"bitext_score": {}},
         {"bitext_filter": {"src_languages": ["eng_Latn"], "tgt_languages": ["hin_Deva"]}},
     ]
     out, manifest = run(tmp_path, stages, MONO + PAIRS)
@@ -106,7 +106,7 @@ def test_temperature_sampling_matches_its_target_shares_reproducibly(tmp_path):
 
 
 def test_transliteration_pairs_are_created_bitext(tmp_path):
-    stages = [{"transliterate": {"target": "informal", "mode": "segment"}}, {"transliteration_pairs": {"target": "informal"}}]
+    stages = [{"translit": {"target": "informal", "mode": "segment"}}, {"translit_pairs": {"target": "informal"}}]
     out, manifest = run(tmp_path, stages, MONO[:1], dedup="none")
     pairs = [r for r in rows(out / "bitext") if r["origin"] == "transliteration"]
     segments = rows(out / "segment")
