@@ -15,8 +15,8 @@ from typing import Any, Iterable
 
 import pyarrow as pa
 
-KINDS = ("segment", "bitext", "codeswitch", "rejected")
-CURRENT_VERSION = {"segment": 1, "bitext": 1, "codeswitch": 1, "rejected": 1}
+KINDS = ("segment", "bitext", "codeswitch", "rejected", "lexicon")
+CURRENT_VERSION = {"segment": 1, "bitext": 1, "codeswitch": 1, "rejected": 1, "lexicon": 1}
 
 _PRIMITIVES = {
     "string": pa.string(),

@@ -27,23 +27,13 @@ from corpusforge.io.base import Line, read_lines
 from corpusforge.io.compression import Opener, open_binary, open_input, strip_compression
 from corpusforge.languages import LanguageCodeError, canonical
 from corpusforge.records import Rejections, Split, stable_id
+from corpusforge.schemas import load_schema, schema_id
 
-LEXICON_SCHEMA_ID = "lexicon.v1"
+LEXICON_SCHEMA_ID = schema_id("lexicon")
 LEXICON_KIND = "lexicon"  # the `kind` of rejected rows from lexicon inputs
 MIB = 1 << 20
 
-LEXICON_SCHEMA = pa.schema(
-    [
-        pa.field("id", pa.string(), nullable=False, metadata={"doc": "Wikidata QID (Q668), CLDR key (territory:IN) or the user's id."}),
-        pa.field("source", pa.string(), nullable=False, metadata={"doc": "Where the entity came from: wikidata, cldr, or the user lexicon's name."}),
-        pa.field("kind", pa.string(), metadata={"doc": "CLDR category (territory, language, script, currency, city), Wikidata entity type, or the user's kind."}),
-        pa.field("labels", pa.map_(pa.string(), pa.string()), nullable=False, metadata={"doc": "Preferred label per canonical language code."}),
-        pa.field("aliases", pa.map_(pa.string(), pa.list_(pa.string())), metadata={"doc": "Other names per canonical language code."}),
-        pa.field("enwiki", pa.string(), metadata={"doc": "English Wikipedia title (Wikidata sitelink), for wikitext links."}),
-        pa.field("popularity", pa.int64(), metadata={"doc": "Sitelink count (Wikidata) or labelled-language count; ranks entities sharing a name."}),
-    ],
-    metadata={"corpusforge.schema": LEXICON_SCHEMA_ID},
-)
+LEXICON_SCHEMA = load_schema("lexicon")  # schemas/lexicon.v1.json
 
 
 @dataclass(frozen=True)
