@@ -7,8 +7,6 @@ records (translation, transliteration pairs) add them to a later kind's records.
 
 from __future__ import annotations
 
-import argparse
-import logging
 import sys
 
 import apache_beam as beam
@@ -20,13 +18,14 @@ from corpusforge.beam.premium import SampleByBudget
 from corpusforge.beam.read import ReadInputs, ReadSource
 from corpusforge.beam.stages import ApplyStage, SumTallies
 from corpusforge.beam.write import WriteManifest, WriteShards
-from corpusforge.config import ConfigError, Recipe, load_recipe
+from corpusforge.config import ConfigError, Recipe
 from corpusforge.io.parquet import ShardMetadata
 from corpusforge.schemas import conform, extend, load_schema, schema_id
 from corpusforge.transforms.sampling import ByteBudgetSampler
 from corpusforge.transforms.translate import TranslateStage
 
 KINDS_IN_ORDER = ("segment", "bitext", "codeswitch")  # derived records flow from earlier kinds to later ones
+MODEL_KEYS = ("model", "lexicon")  # keys of a stage's describe() that name a model or lexicon
 
 
 def derive_fields(recipe: Recipe, kind: str) -> list:
@@ -53,13 +52,20 @@ class _Run:
         self.p, self.recipe = p, recipe
         self.rejected, self.tallies, self.shards, self.sections = [], [], {}, {}
         self.derived = {kind: [] for kind in KINDS_IN_ORDER}
+        self.stages = [s.describe() for s in recipe.stages]
+        # Model and lexicon ids per stage: what a shard's content depends on beyond the recipe.
+        self.models = {
+            d["name"]: {k: d[k] for k in MODEL_KEYS if d.get(k) is not None}
+            for d in self.stages
+            if any(d.get(k) is not None for k in MODEL_KEYS)
+        }
 
     def metadata(self, kind: str) -> ShardMetadata:
         return ShardMetadata(
             schema=schema_id(kind),
             recipe_hash=self.recipe.recipe_hash,
-            stages=[s.describe() for s in self.recipe.stages],
-            models={},
+            stages=self.stages,
+            models=self.models,
         )
 
     def apply(self, records, stage, index: int, label: str):
@@ -97,7 +103,7 @@ class _Run:
         for index, stage in [*enumerate(recipe.stages), (len(recipe.stages), None)]:
             arriving = [(i, pcoll) for i, pcoll in joining if i < index]
             if arriving:
-                joining = joining[len(arriving) :]
+                joining = [(i, pcoll) for i, pcoll in joining if i >= index]
                 records = self.join(kind, index, records, [pcoll for _, pcoll in arriving], schema)
             if stage is not None and records is not None and kind in stage.kinds:
                 records = self.apply(records, stage, index, f"{kind}/{stage.name}")
@@ -134,7 +140,8 @@ class _Run:
             recipe_hash=self.recipe.recipe_hash,
             outputs=self.shards,
             tally=tally,
-            stages=[s.describe() for s in self.recipe.stages],
+            stages=self.stages,
+            models=self.models,
             sections=self.sections,
         )
 
@@ -172,14 +179,11 @@ def run(recipe: Recipe, beam_args: list[str] | None = None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="corpusforge.pipelines.corpus", description=__doc__)
-    parser.add_argument("recipe")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    args, beam_args = parser.parse_known_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    recipe = load_recipe(args.recipe, args.set)
-    run(recipe, beam_args)
-    return 0
+    """``python -m corpusforge.pipelines.corpus RECIPE [--set k=v] [beam options]``: the same as
+    ``corpusforge run``."""
+    from corpusforge.cli import main as cli_main
+
+    return cli_main(["run", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

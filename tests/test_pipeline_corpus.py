@@ -124,6 +124,7 @@ def test_files_carry_the_declared_schema_and_provenance(demo):
             assert meta["corpusforge.schema"] == f"{kind}.v1"
             assert meta["corpusforge.recipe_hash"] == manifest["recipe_hash"] == recipe.recipe_hash
             assert json.loads(meta["corpusforge.stages"])[0]["name"] == "normalize"
+            assert json.loads(meta["corpusforge.models"]) == {"lid": {"model": "lid.176.ftz"}, "entity_switch": {"lexicon": "cldr"}}
     assert not list(output.rglob("*.tmp*")) and not [p for p in output.rglob(".tmp*")]
 
 

@@ -5,7 +5,8 @@ the source side; ``origin="backtranslation"``: the segment is the target side an
 translation the synthetic source, for training the reverse direction). Rows keep the segment's
 ``source``, ``meta`` (so translated evaluation sets keep their labels) and its id as
 ``source_id``. With ``round_trip`` each translation is translated back and scored against the
-segment with chrF (a cheap quality signal for filtering synthetic data; doubles the cost).
+segment with chrF (a cheap quality signal for filtering synthetic data; doubles the cost);
+``round_trip_text`` also keeps the back-translation (translate-test's round trip).
 Every (segment, target) pair is a *created* row: it is either kept or rejected
 with a reason (empty_text, missing_src_lang, unsupported_src_lang, same_language,
 empty_translation), so ``created = kept + rejected`` for this stage.
@@ -36,6 +37,11 @@ ROUND_TRIP_FIELD = pa.field(
     "mt_round_trip_chrf",
     pa.float64(),
     metadata={"doc": "chrF (0-100, sacrebleu) of the segment against its translation translated back; with round_trip only."},
+)
+ROUND_TRIP_TEXT_FIELD = pa.field(
+    "mt_round_trip_text",
+    pa.string(),
+    metadata={"doc": "The translation translated back into the segment's language; with round_trip_text only."},
 )
 
 
@@ -68,6 +74,7 @@ class TranslateStage(Stage):
         min_decoding_length: int = 1,
         split_sentences: bool = True,
         round_trip: bool = False,
+        round_trip_text: bool = False,
         inter_threads: int = 1,
         intra_threads: int = 0,
         convention: ConventionName = "auto",
@@ -114,7 +121,10 @@ class TranslateStage(Stage):
                 f"round_trip translates back with the same model, which needs a many-to-many model (NLLB, M2M-100); "
                 f"{self.translator.info.model_id} is {tags.convention.name}"
             )
+        if round_trip_text and not round_trip:
+            raise ValueError("round_trip_text keeps the back-translation of round_trip; set round_trip too")
         self.round_trip = round_trip
+        self.round_trip_text = round_trip_text
         self.origin = origin
         self.schema = extend(load_schema("bitext"), self.output_fields("bitext"))
 
@@ -128,7 +138,8 @@ class TranslateStage(Stage):
     def output_fields(self, kind: str) -> list[pa.Field]:
         if kind != "bitext":
             return []
-        return [*MT_FIELDS, ROUND_TRIP_FIELD] if self.round_trip else list(MT_FIELDS)
+        round_trip = [ROUND_TRIP_FIELD] if self.round_trip else []
+        return [*MT_FIELDS, *round_trip, *([ROUND_TRIP_TEXT_FIELD] if self.round_trip_text else [])]
 
     def describe(self) -> dict:
         return {
@@ -137,6 +148,7 @@ class TranslateStage(Stage):
             "origin": self.origin,
             "targets": self.targets,
             "round_trip": self.round_trip,
+            "round_trip_text": self.round_trip_text,
             **self.translator.describe(),
         }
 
@@ -162,17 +174,18 @@ class TranslateStage(Stage):
                 srcs.append(plan.srcs[row])
                 tgts.append(target)
         translations = self.translator.translate(texts, src_lang=srcs, tgt_lang=tgts)
-        similarity = self._round_trip(texts, translations, srcs, tgts) if self.round_trip else [None] * len(texts)
-        results = iter(zip(translations, similarity))
+        back = self._round_trip(texts, translations, srcs, tgts) if self.round_trip else [(None, None)] * len(texts)
+        results = iter(zip(translations, back))
         return [self._assemble(plan, [next(results) for _ in plan.jobs]) for plan in plans]
 
-    def _round_trip(self, texts: list[str], translations: list, srcs: list[str], tgts: list[str]) -> list[float]:
-        """chrF of each text against its translation translated back (costs a second translation)."""
+    def _round_trip(self, texts: list[str], translations: list, srcs: list[str], tgts: list[str]) -> list[tuple[float, str]]:
+        """(chrF of each text against its translation translated back, that back-translation);
+        costs a second translation."""
         from sacrebleu.metrics import CHRF
 
         back = self.translator.translate([t.text for t in translations], src_lang=tgts, tgt_lang=srcs)
         chrf = CHRF()
-        return [chrf.sentence_score(b.text, [text]).score for b, text in zip(back, texts)]
+        return [(chrf.sentence_score(b.text, [text]).score, b.text) for b, text in zip(back, texts)]
 
     def _plan(self, batch: pa.RecordBatch) -> "_Plan":
         names = batch.schema.names
@@ -200,7 +213,7 @@ class TranslateStage(Stage):
                     plan.jobs.append((row, target))
                 else:
                     plan.rejections.add(
-                        id=self._row_id(plan.ids[row], target),
+                        id=self.pair_id(plan.ids[row], target),
                         source=plan.sources[row],
                         reason=reason,
                         detail=f"{lang or 'unknown'} -> {target}",
@@ -222,14 +235,15 @@ class TranslateStage(Stage):
             return src, "unsupported_src_lang"
         return src, None
 
-    def _row_id(self, segment_id: str, target: str) -> str:
+    def pair_id(self, segment_id: str, target: str) -> str:
+        """Id of the bitext row (kept or rejected) for a segment translated into ``target``."""
         return stable_id(segment_id, self.name, self.origin, self.translator.info.model_id, target)
 
     def _assemble(self, plan: "_Plan", results: list) -> Split:
         rows: dict[str, list] = {name: [] for name in self.schema.names}
         model_id = self.translator.info.model_id
-        for (row, target), (translation, similarity) in zip(plan.jobs, results):
-            row_id = self._row_id(plan.ids[row], target)
+        for (row, target), (translation, (similarity, back)) in zip(plan.jobs, results):
+            row_id = self.pair_id(plan.ids[row], target)
             if not translation.text.strip():
                 plan.rejections.add(
                     id=row_id, source=plan.sources[row], reason="empty_translation", detail=f"-> {target}", raw=plan.texts[row]
@@ -251,6 +265,8 @@ class TranslateStage(Stage):
             rows["mt_truncated"].append(translation.truncated)
             if self.round_trip:
                 rows["mt_round_trip_chrf"].append(similarity)
+            if self.round_trip_text:
+                rows["mt_round_trip_text"].append(back)
         return Split(pa.RecordBatch.from_pydict(rows, schema=self.schema), plan.rejections.to_batch())
 
 
