@@ -34,6 +34,17 @@ def runner_args(path: str | None) -> list[str]:
     return args
 
 
+def job_arguments(prog: str, description: str | None, argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
+    """Command line of a job module (``python -m corpusforge.pipelines.X CONFIG [--set k=v] [beam
+    options]``): its arguments and the Beam options it passes through; sets up logging."""
+    parser = argparse.ArgumentParser(prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config", help="the job's YAML config")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key (dotted path, YAML value)")
+    args, beam_args = parser.parse_known_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    return args, beam_args
+
+
 def packaged(relative: str) -> str:
     return str(resources.files("corpusforge.configs") / relative)
 

@@ -18,12 +18,13 @@ import typing
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pydantic
 import yaml
 
 PACKAGE_PREFIX = "corpusforge:"
+M = TypeVar("M", bound=pydantic.BaseModel)
 
 # (format, kind) -> reader class, as "module:Class" so optional dependencies load only when used.
 READERS = {
@@ -229,15 +230,30 @@ def load_recipe(
 ) -> Recipe:
     """Read, override, validate and resolve a recipe file. Raises ConfigError on any problem."""
     path = Path(path)
+    data = read_config_file(path, what="recipe")
+    return recipe_from_dict(data, base_dir=str(path.parent.resolve()), overrides=overrides, check_files=check_files)
+
+
+def read_config_file(path: str | Path, *, what: str = "config") -> dict:
+    """The YAML mapping in ``path``; a ConfigError naming the file when it is missing or not one."""
+    path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"recipe {path} does not exist")
+        raise ConfigError(f"{what} {path} does not exist")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise ConfigError(f"recipe {path} is not valid YAML: {exc}") from None
+        raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"recipe {path} must be a mapping with name, inputs, output")
-    return recipe_from_dict(data, base_dir=str(path.parent.resolve()), overrides=overrides, check_files=check_files)
+        raise ConfigError(f"{what} {path} must be a mapping")
+    return data
+
+
+def validate_config(model: type[M], data: dict, overrides: list[str] | None = None, *, where: str = "config") -> M:
+    """``data`` with ``--set`` overrides applied, validated as ``model``; ConfigError naming each bad key."""
+    try:
+        return model.model_validate(apply_overrides(data, overrides or []))
+    except pydantic.ValidationError as exc:
+        raise ConfigError(_format_errors(exc, where)) from None
 
 
 def recipe_from_dict(
@@ -248,10 +264,7 @@ def recipe_from_dict(
     check_files: bool = True,
 ) -> Recipe:
     data = apply_overrides(data, overrides or [])
-    try:
-        spec = RecipeSpec.model_validate(data)
-    except pydantic.ValidationError as exc:
-        raise ConfigError(_format_errors(exc, "recipe")) from None
+    spec = validate_config(RecipeSpec, data, where="recipe")
     names = [i.name for i in spec.inputs]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:

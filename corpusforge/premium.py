@@ -250,13 +250,7 @@ def byte_premiums_from_parallel(
     or a FLORES-200-style directory of line-aligned files ``<lang>.<split>``. Bootstrap over
     units gives the interval; a language with fewer than ``min_units`` shared units warns
     (:class:`FewUnitsWarning`), one with none is left out."""
-    path = Path(path)
-    if path.is_dir():
-        columns = _read_flores_dir(path, split)
-    elif path.is_file():
-        columns = _read_parallel_tsv(path)
-    else:
-        raise ValueError(f"parallel corpus {path} does not exist")
+    columns = read_parallel_columns(path, split)
     if languages is not None:
         wanted = {table_code(code) for code in languages} | {table_code(reference)}
         columns = {lang: texts for lang, texts in columns.items() if lang in wanted}
@@ -291,13 +285,13 @@ def byte_premiums_from_columns(
     reference = table_code(reference)
     if reference not in columns:
         raise ValueError(f"reference language {reference} is not among the parallel columns {sorted(columns)}")
-    ref_bytes = _byte_lengths(columns[reference])
+    ref_bytes = byte_lengths(columns[reference])
     n = len(ref_bytes)
     premiums = {reference: Premium(reference, 1.0, SOURCE_REFERENCE, units=int((ref_bytes > 0).sum()), origin=origin)}
     for lang, texts in columns.items():
         if lang == reference:
             continue
-        lang_bytes = _byte_lengths(texts)
+        lang_bytes = byte_lengths(texts)
         if len(lang_bytes) != n:
             raise ValueError(f"column {lang} has {len(lang_bytes)} units, the reference has {n}")
         shared = (ref_bytes > 0) & (lang_bytes > 0)
@@ -337,7 +331,18 @@ def _seed_for(seed: int, lang: str) -> int:
     return int.from_bytes(hashlib.blake2b(f"{seed}\x1f{lang}".encode(), digest_size=8).digest(), "big")
 
 
-def _byte_lengths(texts: Sequence[str | None]) -> np.ndarray:
+def read_parallel_columns(path: str | Path, split: str | None = None) -> dict[str, list[str]]:
+    """Multi-parallel text as aligned columns by canonical language: a TSV with one column per
+    language, or a FLORES-200-style directory of line-aligned ``<lang>.<split>`` files."""
+    path = Path(path)
+    if path.is_dir():
+        return _read_flores_dir(path, split)
+    if path.is_file():
+        return _read_parallel_tsv(path)
+    raise ValueError(f"parallel corpus {path} does not exist")
+
+
+def byte_lengths(texts: Sequence[str | None]) -> np.ndarray:
     array = pa.array(texts, pa.string())
     return pc.fill_null(pc.binary_length(array), 0).to_numpy(zero_copy_only=False).astype(np.int64)
 

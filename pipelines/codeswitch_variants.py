@@ -18,9 +18,7 @@ YAML config (``--set key=value`` overrides, other arguments go to Beam).
 
 from __future__ import annotations
 
-import argparse
 import json
-import logging
 import os
 import posixpath
 import sys
@@ -28,19 +26,17 @@ from dataclasses import asdict
 from typing import Any, Literal
 
 import apache_beam as beam
-import pyarrow.parquet as pq
 import pydantic
-import yaml
 from apache_beam import pvalue
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from corpusforge.beam.read import beam_open, expand_patterns
+from corpusforge.beam.read import ReadEvalRows
 from corpusforge.beam.write import WriteShards
 from corpusforge.codeswitch.dictionary import DictionarySwitchStage
 from corpusforge.codeswitch.switcher import EntitySwitchStage, SwitchStage, codeswitch_batch, codeswitch_record
-from corpusforge.config import ConfigError, apply_overrides, construct, resolve_path
-from corpusforge.io.base import as_id, meta_value, read_lines, text_problem
-from corpusforge.io.compression import open_input
+from corpusforge.cli import job_arguments
+from corpusforge.config import ConfigError, construct, read_config_file, resolve_path, validate_config
+from corpusforge.io.base import as_id, meta_value, text_problem
 from corpusforge.io.parquet import ShardMetadata
 from corpusforge.records import Rejections, stable_id
 from corpusforge.schemas import load_schema, schema_id
@@ -72,43 +68,6 @@ def make_stage(cfg: VariantsConfig) -> SwitchStage:
     if "variants" in cfg.options:
         raise ConfigError("options.variants: set variants at the top level of the config")
     return construct(STAGES[cfg.method], {**cfg.options, "variants": cfg.variants}, f"options ({cfg.method})")
-
-
-class _ReadRowsFn(beam.DoFn):
-    """One eval file -> (file key, position, row dict); unreadable rows go to REJECTED."""
-
-    def __init__(self, fmt: str, source: str):
-        self._format = fmt
-        self._source = source
-
-    def process(self, file):
-        path, key = file
-        rejected = Rejections(stage="read", kind="codeswitch")
-        if self._format == "parquet":
-            with beam_open(path) as raw:
-                position = 0
-                for batch in pq.ParquetFile(raw).iter_batches():
-                    for row in batch.to_pylist():
-                        position += 1
-                        yield key, position, row
-            return
-        with open_input(path, beam_open) as stream:
-            for line in read_lines(stream, 16 << 20):
-                problem = (line.reason, line.detail) if line.reason else None
-                if problem is None and line.text.strip():
-                    try:
-                        row = json.loads(line.text)
-                    except ValueError as exc:
-                        problem = ("invalid_json", f"malformed JSON: {exc}")
-                    else:
-                        if isinstance(row, dict):
-                            yield key, line.number, row
-                            continue
-                        problem = ("invalid_json", f"a JSON {type(row).__name__}, not an object")
-                if problem is not None:
-                    rejected.add(id=stable_id(self._source, key, line.number), source=self._source, reason=problem[0], detail=problem[1], file=path, offset=line.number, raw=line.raw)
-        if len(rejected):
-            yield pvalue.TaggedOutput(REJECTED, rejected.to_batch())
 
 
 class _VariantsFn(beam.DoFn):
@@ -155,24 +114,16 @@ class _VariantsFn(beam.DoFn):
 def build(p: beam.Pipeline, cfg: VariantsConfig | dict) -> None:
     """Add the variants job for ``cfg`` to ``p``; the config and the stage are checked first."""
     if isinstance(cfg, dict):
-        try:
-            cfg = VariantsConfig.model_validate(cfg)
-        except pydantic.ValidationError as exc:
-            raise ConfigError(str(exc)) from None
+        cfg = validate_config(VariantsConfig, cfg)
     stage = make_stage(cfg)
     digest = stable_id(json.dumps(cfg.model_dump(mode="json", exclude={"output"}), sort_keys=True))[:16]  # not where it writes
-    rows = (
-        p
-        | "Patterns" >> beam.Create([cfg.inputs])
-        | "Match" >> beam.FlatMap(expand_patterns)
-        | "Read" >> beam.ParDo(_ReadRowsFn(cfg.format, cfg.name)).with_outputs(REJECTED, main="rows")
-    )
-    variants = rows.rows | "Spread" >> beam.Reshuffle() | "Switch" >> beam.ParDo(_VariantsFn(stage, cfg)).with_outputs(REJECTED, "records", main="lines")
+    rows = p | "Read" >> ReadEvalRows(cfg.inputs, fmt=cfg.format, source=cfg.name, kind="codeswitch")
+    variants = rows.rows | "SpreadRows" >> beam.Reshuffle() | "Switch" >> beam.ParDo(_VariantsFn(stage, cfg)).with_outputs(REJECTED, "records", main="lines")
     _ = variants.lines | "WriteVariants" >> beam.io.WriteToText(
         posixpath.join(cfg.output, "variants", "part"), file_name_suffix=".jsonl", shard_name_template="-SSSSS-of-NNNNN"
     )
     stages = [stage.describe()]
-    for kind, pcoll in (("codeswitch", variants.records), ("rejected", (rows[REJECTED], variants[REJECTED]) | "GatherRejected" >> beam.Flatten())):
+    for kind, pcoll in (("codeswitch", variants.records), ("rejected", (rows.rejected, variants[REJECTED]) | "GatherRejected" >> beam.Flatten())):
         _ = pcoll | f"Write[{kind}]" >> WriteShards(
             posixpath.join(cfg.output, kind),
             schema=load_schema(kind),
@@ -183,24 +134,13 @@ def build(p: beam.Pipeline, cfg: VariantsConfig | dict) -> None:
 def load_config(path: str, overrides: list[str] | None = None) -> VariantsConfig:
     """A YAML config with ``--set`` overrides; relative input and output paths are read from
     the config file's folder."""
-    with open(path, encoding="utf-8") as f:
-        data = yaml.safe_load(f)
-    if not isinstance(data, dict):
-        raise ConfigError(f"config {path} must be a mapping")
-    try:
-        cfg = VariantsConfig.model_validate(apply_overrides(data, overrides or []))
-    except pydantic.ValidationError as exc:
-        raise ConfigError(f"config {path}: {exc}") from None
+    cfg = validate_config(VariantsConfig, read_config_file(path), overrides)
     base = os.path.dirname(os.path.abspath(path))
     return cfg.model_copy(update={"inputs": [resolve_path(p, base) for p in cfg.inputs], "output": resolve_path(cfg.output, base)})
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="corpusforge.pipelines.codeswitch_variants", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config", help="YAML file with the VariantsConfig keys")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    args, beam_args = parser.parse_known_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    args, beam_args = job_arguments("corpusforge.pipelines.codeswitch_variants", __doc__, argv)
     cfg = load_config(args.config, args.set)
     with beam.Pipeline(options=PipelineOptions(beam_args or ["--runner=DirectRunner"])) as p:
         build(p, cfg)

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO, Literal, NamedTuple
 
 import apache_beam as beam
+import pyarrow.parquet as pq
+from apache_beam import pvalue
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from corpusforge.accounting import Tally
 from corpusforge.beam.stages import COUNTS, REJECTED, emit_split
+from corpusforge.io.base import read_lines
+from corpusforge.io.compression import open_input
 from corpusforge.io.readers import Reader
+from corpusforge.records import Rejections, stable_id
+
+EVAL_MAX_LINE_BYTES = 16 << 20
 _GLOB = re.compile(r"[*?\[{]")
 
 
@@ -116,3 +124,68 @@ class ReadRecords(ReadInputs):
 
     def __init__(self, reader: Reader, patterns: list[str], source: str):
         super().__init__([ReadSource(source, reader, list(patterns))], label=f"Read[{source}]")
+
+
+class EvalRows(NamedTuple):
+    rows: beam.PCollection  # (file key, position, row dict)
+    rejected: beam.PCollection  # rejected.v1 RecordBatches
+
+
+class _ReadRowsFn(beam.DoFn):
+    """One evaluation-set file -> (file key, position, row dict); unreadable lines go to REJECTED."""
+
+    def __init__(self, fmt: str, source: str, kind: str):
+        self._format, self._source, self._kind = fmt, source, kind
+
+    def process(self, file):
+        path, key = file
+        if self._format == "parquet":
+            with beam_open(path) as raw:
+                position = 0
+                for batch in pq.ParquetFile(raw).iter_batches():
+                    for row in batch.to_pylist():
+                        position += 1
+                        yield key, position, row
+            return
+        rejected = Rejections(stage="read", kind=self._kind)
+        with open_input(path, beam_open) as stream:
+            for line in read_lines(stream, EVAL_MAX_LINE_BYTES):
+                problem = (line.reason, line.detail) if line.reason else None
+                if problem is None and line.text.strip():
+                    try:
+                        row = json.loads(line.text)
+                    except ValueError as exc:
+                        problem = ("invalid_json", f"malformed JSON: {exc}")
+                    else:
+                        if isinstance(row, dict):
+                            yield key, line.number, row
+                            continue
+                        problem = ("invalid_json", f"a JSON {type(row).__name__}, not an object")
+                if problem is not None:
+                    rejected.add(
+                        id=stable_id(self._source, key, line.number), source=self._source, reason=problem[0],
+                        detail=problem[1], file=path, offset=line.number, raw=line.raw,
+                    )  # fmt: skip
+        if len(rejected):
+            yield pvalue.TaggedOutput(REJECTED, rejected.to_batch())
+
+
+class ReadEvalRows(beam.PTransform):
+    """Rows of an evaluation set (JSONL objects or Parquet rows) as plain dicts, for jobs that
+    keep every field of a row (ids, labels) and rewrite some: code-switched variants,
+    translate-test. Files spread over workers; lines that are not JSON objects are rejected
+    (as ``kind`` rows) with reasons."""
+
+    def __init__(self, patterns: list[str], *, fmt: Literal["jsonl", "parquet"], source: str, kind: str):
+        super().__init__()
+        self._patterns, self._format, self._source, self._kind = list(patterns), fmt, source, kind
+
+    def expand(self, pbegin):
+        read = (
+            pbegin
+            | "Patterns" >> beam.Create([self._patterns])
+            | "Match" >> beam.FlatMap(expand_patterns)
+            | "Spread" >> beam.Reshuffle()
+            | "Read" >> beam.ParDo(_ReadRowsFn(self._format, self._source, self._kind)).with_outputs(REJECTED, main="rows")
+        )
+        return EvalRows(read.rows, read[REJECTED])
