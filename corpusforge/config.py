@@ -270,7 +270,7 @@ def recipe_from_dict(
     if duplicated:
         raise ConfigError(f"inputs: names must be unique; repeated: {', '.join(duplicated)}")
     inputs = [_resolve_input(i, n, spec, base_dir, check_files) for n, i in enumerate(spec.inputs)]
-    stages = [_build_stage(n, entry) for n, entry in enumerate(spec.stages)]
+    stages = [_build_stage(n, entry, base_dir) for n, entry in enumerate(spec.stages)]
     _check_stage_order(stages, {i.kind for i in inputs})
     return Recipe(
         spec=spec,
@@ -333,7 +333,23 @@ def _check_stage_order(stages: list[Any], input_kinds: set[str]) -> None:
             columns[stage.derives] |= {f.name for f in stage.output_fields(stage.derives)}
 
 
-def _build_stage(index: int, entry: dict[str, dict[str, Any] | None]) -> Any:
+# Stage options that name files (models, lexicons, tables): relative ones are read from the
+# recipe's folder, like input paths, so a recipe and its models can move together.
+PATH_OPTIONS = frozenset({"model", "model_path", "parallel", "table", "lexicon_path", "dictionary_path", "source_spm", "target_spm", "lexicons"})
+
+
+def resolve_option_paths(options: dict[str, Any], base_dir: str) -> dict[str, Any]:
+    """``options`` with every file-naming value (see PATH_OPTIONS; a mapping of them too) resolved."""
+    def one(value: Any) -> Any:
+        return resolve_path(value, base_dir) if isinstance(value, str) else value
+
+    return {
+        key: ({k: one(v) for k, v in value.items()} if isinstance(value, dict) else one(value)) if key in PATH_OPTIONS else value
+        for key, value in options.items()
+    }
+
+
+def _build_stage(index: int, entry: dict[str, dict[str, Any] | None], base_dir: str) -> Any:
     where = f"stages.{index}"
     if len(entry) != 1:
         raise ConfigError(f"{where}: each stage is one mapping `name: {{options}}`, got keys {sorted(entry)}")
@@ -342,4 +358,4 @@ def _build_stage(index: int, entry: dict[str, dict[str, Any] | None]) -> Any:
         hint = difflib.get_close_matches(name, STAGES, n=1)
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
         raise ConfigError(f"{where}: unknown stage {name!r}{suggestion}; known: {', '.join(STAGES)}")
-    return construct(_load_class(STAGES[name]), options or {}, f"{where}.{name}")
+    return construct(_load_class(STAGES[name]), resolve_option_paths(options or {}, base_dir), f"{where}.{name}")

@@ -46,7 +46,7 @@ from corpusforge.beam.premium import ComputeLanguageStats
 from corpusforge.beam.read import ReadInputs, ReadSource
 from corpusforge.beam.stages import ApplyStage, SumTallies
 from corpusforge.cli import job_arguments
-from corpusforge.config import ConfigError, InputSpec, Recipe, construct, read_config_file, recipe_from_dict, resolve_path, validate_config
+from corpusforge.config import ConfigError, InputSpec, Recipe, construct, read_config_file, recipe_from_dict, resolve_option_paths, resolve_path, validate_config
 from corpusforge.languages import LanguageCodeError
 from corpusforge.parity import ParityReport, TokenizerTraining, comparison_table, matched_plans, tokenizer_parity, train_tokenizer
 from corpusforge.premium import REFERENCE, table_code
@@ -103,7 +103,7 @@ class ParityJob:
 
 
 def config_from_dict(data: dict, *, base_dir: str, overrides: list[str] | None = None) -> ParityJob:
-    """Validate a config (after ``--set`` overrides); input and held-out paths are relative to
+    """Validate a config (after ``--set`` overrides); input, held-out and premium file paths are relative to
     ``base_dir``, the output path to the working directory, as in recipes. Raises ConfigError."""
     spec = validate_config(ParityConfig, data, overrides)
     if "://" in spec.output.path:
@@ -137,7 +137,7 @@ def config_from_dict(data: dict, *, base_dir: str, overrides: list[str] | None =
     return ParityJob(
         spec=spec,
         recipe=recipe,
-        premium=construct(BytePremiumAnnotator, spec.premium, "premium"),
+        premium=construct(BytePremiumAnnotator, resolve_option_paths(spec.premium, base_dir), "premium"),
         sampler=construct(ByteBudgetSampler, {"seed": spec.seed, **spec.sample}, "sample"),
         tokenizer=construct(TokenizerTraining, spec.tokenizer, "tokenizer"),
         heldout=heldout,

@@ -59,7 +59,7 @@ from corpusforge.beam.read import ReadEvalRows, beam_open, expand_patterns
 from corpusforge.beam.stages import COUNTS, REJECTED, SumTallies, emit_split
 from corpusforge.beam.write import WriteManifest, WriteShards
 from corpusforge.cli import job_arguments
-from corpusforge.config import ConfigError, construct, read_config_file, resolve_path, validate_config
+from corpusforge.config import ConfigError, construct, read_config_file, resolve_option_paths, resolve_path, validate_config
 from corpusforge.io.base import as_id, read_lines, text_problem
 from corpusforge.io.compression import open_input
 from corpusforge.io.parquet import ShardMetadata
@@ -72,7 +72,6 @@ KIND = "eval"  # rejected rows were meant to be evaluation rows
 SCHEMA_ID = "translate_test.v1"
 SAMPLE_ROWS = 1000  # JSONL rows the schema is inferred from
 OWN_STAGE_OPTIONS = ("origin", "round_trip", "round_trip_text")  # set by this job, not by translate:
-PATH_OPTIONS = ("model", "source_spm", "target_spm")
 _CONVERSION_ERRORS = (pa.ArrowException, TypeError, ValueError, OverflowError)
 
 
@@ -456,7 +455,7 @@ def load_config(path: str, overrides: list[str] | None = None) -> TranslateTestC
     and its sentencepiece files) are read from the config file's folder."""
     cfg = validate_config(TranslateTestConfig, read_config_file(path), overrides)
     base = os.path.dirname(os.path.abspath(path))
-    translate = {k: resolve_path(str(v), base) if k in PATH_OPTIONS and v is not None else v for k, v in cfg.translate.items()}
+    translate = resolve_option_paths(cfg.translate, base)
     return cfg.model_copy(
         update={"inputs": [resolve_path(p, base) for p in cfg.inputs], "output": resolve_path(cfg.output, base), "translate": translate}
     )

@@ -108,3 +108,12 @@ def test_recipe_stage_keys_are_the_stages_own_names():
 
     for key, spec in STAGES.items():
         assert _load_class(spec).name == key
+
+
+def test_stage_files_are_read_from_the_recipe_folder(tmp_path):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "table.tsv").write_text("lang\tbyte_coef\nhin_deva\t2.5\n", encoding="utf-8")
+    r = load(tmp_path, recipe(tmp_path, stages=[{"premium": {"table": "models/table.tsv"}}]))
+    assert r.stages[0].describe()["table"] == str(tmp_path / "models" / "table.tsv")
+    with pytest.raises(ConfigError, match=r"stages\.0\.lid: .*nowhere\.ftz"):
+        load(tmp_path, recipe(tmp_path, stages=[{"lid": {"model_path": "nowhere.ftz"}}]))
