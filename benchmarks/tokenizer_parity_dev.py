@@ -7,8 +7,8 @@ with a web-like skew (all English, a fraction of each other language's rows), ru
 same normalised size) and prints parity per language on the held-out part. Prints "skipped"
 when the data is absent.
 
-    python benchmarks/tokenizer_parity_dev.py                  # alpha 0.3, vocab 1000
-    python benchmarks/tokenizer_parity_dev.py --alpha 0.5 --vocab 2000
+    python benchmarks/tokenizer_parity_dev.py                  # temperature 0.3, vocab 1000
+    python benchmarks/tokenizer_parity_dev.py --temperature 0.5 --vocab 2000
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def prepare(tsv: Path, root: Path, heldout_share: float) -> tuple[list[dict], Pa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DATA / "parallel_dev.tsv")
-    parser.add_argument("--alpha", type=float, default=0.3)
+    parser.add_argument("--temperature", type=float, default=0.3)
     parser.add_argument("--max-repeat", type=float, default=10.0, help="up-sampling cap for the balanced set")
     parser.add_argument("--vocab", type=int, default=1000)
     parser.add_argument("--model-type", default="unigram", choices=["unigram", "bpe"])
@@ -78,7 +78,7 @@ def main() -> None:
                 "seed": args.seed,
                 "inputs": inputs,
                 "premium": {"parallel": str(args.data)},
-                "sample": {"alpha": args.alpha, "max_repeat": args.max_repeat},
+                "sample": {"temperature": args.temperature, "max_repeat": args.max_repeat},
                 "tokenizer": {"vocab_size": args.vocab, "model_type": args.model_type, "byte_fallback": args.byte_fallback},
                 "heldout": {"path": str(heldout)},
                 "output": {"path": str(root / "out")},
@@ -87,7 +87,7 @@ def main() -> None:
         )
         result = run(job)
     sampling = result["sampling"]
-    print(f"\nmixtures (share of normalised bytes), alpha {args.alpha}, max_repeat {args.max_repeat}:")
+    print(f"\nmixtures (share of normalised bytes), temperature {args.temperature}, max_repeat {args.max_repeat}:")
     print(f"{'lang':10s} {'input':>7s} {'raw':>7s} {'balanced':>8s}")
     for lang, entry in sampling["input"].items():
         shares = [sampling[name]["languages"][lang]["achieved_share"] for name in ("raw", "balanced")]

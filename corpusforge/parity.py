@@ -320,7 +320,7 @@ def matched_plans(sampler: ByteBudgetSampler, stats: SamplingStats) -> dict[str,
     expected = sum(balanced.rates[lang] * size for lang, size in sizes.items())
     total = sum(sizes.values())
     raw_sampler = ByteBudgetSampler(
-        alpha=1.0,
+        temperature=1.0,
         total_norm_bytes=expected if expected > 0 else None,
         max_repeat=max(1.0, expected / total) if total else 1.0,
         seed=sampler.seed,

@@ -5,7 +5,7 @@ held-out multi-parallel text:
 
 - ``raw``: a sample of the corpus in its own mixture (every language at the same rate);
 - ``balanced``: the byte-budget sample the config's ``sample`` options choose (temperature
-  ``alpha`` or per-language ``targets``, in normalised bytes),
+  ``temperature`` or per-language ``targets``, in normalised bytes),
 
 both of the same normalised size (:func:`corpusforge.parity.matched_plans`), so the difference
 is the mixture's, not the amount of data's.
@@ -17,7 +17,7 @@ in memory on one machine), then parity is measured. Outputs in ``output.path`` (
 ``raw.model``, ``balanced.model``, ``parity.json`` (sampling report per set, row counts, parity
 per language before and after, summaries).
 
-    python -m corpusforge.pipelines.tokenizer_parity config.yaml [--set sample.alpha=0.5] [beam args]
+    python -m corpusforge.pipelines.tokenizer_parity config.yaml [--set sample.temperature=0.5] [beam args]
 
 Config keys: ``name``, ``seed``, ``inputs`` (segment inputs, as in recipes), ``stages`` (segment
 stages run before premiums, default none), ``premium`` (``BytePremiumAnnotator`` options),
@@ -83,7 +83,7 @@ class ParityConfig(_Strict):
     inputs: list[InputSpec] = pydantic.Field(min_length=1)
     stages: list[dict[str, dict[str, Any] | None]] = []
     premium: dict[str, Any] = {}
-    sample: dict[str, Any] = {"alpha": 0.3}
+    sample: dict[str, Any] = {"temperature": 0.3}
     tokenizer: dict[str, Any] = {}
     heldout: HeldoutSpec
     output: ParityOutput

@@ -130,7 +130,7 @@ def config(inputs: list[dict], heldout: Path, output: Path, **changes) -> dict:
         "seed": 5,
         "inputs": inputs,
         "premium": {"parallel": str(heldout), "embedded": False},
-        "sample": {"alpha": 0.3},
+        "sample": {"temperature": 0.3},
         "tokenizer": {"vocab_size": 800},
         "heldout": {"path": str(heldout)},
         "output": {"path": str(output)},
@@ -193,8 +193,8 @@ def test_config_errors_name_the_key(data, tmp_path):
         config_from_dict(config(inputs, heldout, tmp_path / "o", tokenizer={"vocab": 10}), base_dir=str(root))
     with pytest.raises(ConfigError, match="heldout.path: .* does not exist"):
         config_from_dict(config(inputs, tmp_path / "none.tsv", tmp_path / "o", premium={}), base_dir=str(root))
-    with pytest.raises(ConfigError, match="sample: set exactly one of alpha"):
-        config_from_dict(config(inputs, heldout, tmp_path / "o", sample={"alpha": 0.3, "targets": {"eng_Latn": 1.0}}), base_dir=str(root))
+    with pytest.raises(ConfigError, match="sample: set exactly one of temperature"):
+        config_from_dict(config(inputs, heldout, tmp_path / "o", sample={"temperature": 0.3, "targets": {"eng_Latn": 1.0}}), base_dir=str(root))
     pairs = [{"name": "p", "format": "moses", "kind": "bitext", "paths": [str(heldout)], "options": {"src_lang": "eng_Latn", "tgt_lang": "hin_Deva"}}]
     with pytest.raises(ConfigError, match="inputs.0: tokenizer parity trains on segment inputs"):
         config_from_dict(config(pairs, heldout, tmp_path / "o"), base_dir=str(root))

@@ -68,7 +68,7 @@ def test_misordered_stages_fail_before_the_run(tmp_path):
     with pytest.raises(ConfigError, match=r"stages\.0\.lang_filter: reads lang_score"):
         run(tmp_path, [{"lang_filter": {}}, {"lid": {}}], MONO)
     with pytest.raises(ConfigError, match=r"stages\.0\.sample: reads norm_bytes"):
-        run(tmp_path, [{"sample": {"alpha": 0.3}}], MONO)
+        run(tmp_path, [{"sample": {"temperature": 0.3}}], MONO)
     with pytest.raises(ConfigError, match=r"bitext_filter: applies to bitext records, but no input"):
         run(tmp_path, [{"bitext_filter": {}}], MONO)
 
@@ -91,7 +91,7 @@ def skewed_corpus(root: Path) -> list:
 
 def test_temperature_sampling_matches_its_target_shares_reproducibly(tmp_path):
     inputs = skewed_corpus(tmp_path)
-    stages = [{"premium": {}}, {"sample": {"alpha": 0.3, "seed": 7}}]
+    stages = [{"premium": {}}, {"sample": {"temperature": 0.3, "seed": 7}}]
     out, manifest = run(tmp_path, stages, inputs, "a", shard_count=1)
     report = manifest["sampling"]["languages"]
     assert set(report) == {"eng_Latn", "hin_Deva", "zho_Hans"}

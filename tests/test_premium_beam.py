@@ -45,7 +45,7 @@ def test_stats_combiner_matches_the_library_however_input_is_split(corpus):
 
 
 def test_sample_by_budget_matches_the_library_and_balances(corpus):
-    sampler = ByteBudgetSampler(alpha=0.3, total_norm_bytes=100_000, max_repeat=2.0, seed=5)
+    sampler = ByteBudgetSampler(temperature=0.3, total_norm_bytes=100_000, max_repeat=2.0, seed=5)
     local = sample_batches(corpus, sampler)
     n_in = sum(b.num_rows for b in corpus)
     n_copies = local.kept.num_rows - local.kept.column("copy_of").null_count

@@ -66,7 +66,7 @@ def test_temperature_03_matches_target_shares_within_2_points_reproducibly(corpu
     target = {lang: w / sum(weights.values()) for lang, w in weights.items()}
     assert max(before.values()) - max(target.values()) > 0.2  # the test corpus is really skewed
 
-    result = sample_batches(corpus, ByteBudgetSampler(alpha=0.3, seed=7))
+    result = sample_batches(corpus, ByteBudgetSampler(temperature=0.3, seed=7))
     achieved = shares(norm_bytes_by_lang(result.kept))
     for lang in SEGMENTS:
         assert abs(achieved[lang] - target[lang]) < 0.02, (lang, achieved[lang], target[lang])
@@ -76,16 +76,16 @@ def test_temperature_03_matches_target_shares_within_2_points_reproducibly(corpu
         assert reported["target_share"] == pytest.approx(target[lang])
         assert reported["achieved_share"] == pytest.approx(achieved[lang], abs=1e-6)
     # same input, same output; and the same rows however the input is batched or ordered
-    assert sample_batches(corpus, ByteBudgetSampler(alpha=0.3, seed=7)).kept.equals(result.kept)
+    assert sample_batches(corpus, ByteBudgetSampler(temperature=0.3, seed=7)).kept.equals(result.kept)
     rebatched = list(reversed(skewed_corpus(batch_rows=1000)))
-    again = sample_batches(rebatched, ByteBudgetSampler(alpha=0.3, seed=7))
+    again = sample_batches(rebatched, ByteBudgetSampler(temperature=0.3, seed=7))
     assert sorted(again.kept.column("id").to_pylist()) == sorted(result.kept.column("id").to_pylist())
-    other_seed = sample_batches(corpus, ByteBudgetSampler(alpha=0.3, seed=8))
+    other_seed = sample_batches(corpus, ByteBudgetSampler(temperature=0.3, seed=8))
     assert set(other_seed.kept.column("id").to_pylist()) != set(result.kept.column("id").to_pylist())
 
 
 def test_without_upsampling_the_scarcest_language_is_kept_whole(corpus):
-    result = sample_batches(corpus, ByteBudgetSampler(alpha=0.3))
+    result = sample_batches(corpus, ByteBudgetSampler(temperature=0.3))
     rates = result.plan.rates
     assert max(rates.values()) == pytest.approx(1.0) and all(r <= 1.0 for r in rates.values())
     assert rates["mya_Mymr"] == pytest.approx(1.0)
@@ -94,7 +94,7 @@ def test_without_upsampling_the_scarcest_language_is_kept_whole(corpus):
 
 
 def test_every_row_is_kept_or_rejected_with_a_reason(corpus):
-    result = sample_batches(corpus, ByteBudgetSampler(alpha=0.5))
+    result = sample_batches(corpus, ByteBudgetSampler(temperature=0.5))
     total = sum(b.num_rows for b in corpus)
     assert result.kept.num_rows + result.rejected.num_rows == total
     assert set(result.kept.column("id").to_pylist()).isdisjoint(result.rejected.column("id").to_pylist())
@@ -118,7 +118,7 @@ def test_per_language_targets_in_normalised_bytes(corpus):
 def test_upsampling_emits_copies_with_derived_ids_up_to_the_cap(corpus):
     sizes = norm_bytes_by_lang(pa.Table.from_batches(corpus))
     total = sum(sizes.values())
-    result = sample_batches(corpus, ByteBudgetSampler(alpha=0.3, total_norm_bytes=total, max_repeat=3.0))
+    result = sample_batches(corpus, ByteBudgetSampler(temperature=0.3, total_norm_bytes=total, max_repeat=3.0))
     ids = result.kept.column("id").to_pylist()
     assert len(ids) == len(set(ids))  # copies get their own ids
     copies = result.kept.filter(result.kept.column("copy_of").is_valid())
@@ -143,14 +143,14 @@ def test_decisions_come_from_a_stable_hash_of_seed_and_id():
 
 
 def test_sampler_validates_its_options():
-    with pytest.raises(ValueError, match="exactly one of alpha"):
+    with pytest.raises(ValueError, match="exactly one of temperature"):
         ByteBudgetSampler()
-    with pytest.raises(ValueError, match="exactly one of alpha"):
-        ByteBudgetSampler(alpha=0.3, targets={"hin_Deva": 10})
-    with pytest.raises(ValueError, match="alpha must be positive"):
-        ByteBudgetSampler(alpha=0)
+    with pytest.raises(ValueError, match="exactly one of temperature"):
+        ByteBudgetSampler(temperature=0.3, targets={"hin_Deva": 10})
+    with pytest.raises(ValueError, match="temperature must be positive"):
+        ByteBudgetSampler(temperature=0)
     with pytest.raises(ValueError, match="max_repeat"):
-        ByteBudgetSampler(alpha=0.3, max_repeat=0.5)
+        ByteBudgetSampler(temperature=0.3, max_repeat=0.5)
     with pytest.raises(ValueError, match="non-negative"):
         ByteBudgetSampler(targets={"hin_Deva": -1})
     with pytest.raises(ValueError, match="total_norm_bytes applies"):
@@ -161,6 +161,6 @@ def test_statistics_need_the_samplers_seed(corpus):
     stats = SamplingStats(seed=1)
     stats.add_batch(corpus[0])
     with pytest.raises(ValueError, match="seed 1, the sampler has seed 2"):
-        ByteBudgetSampler(alpha=0.3, seed=2).plan(stats)
+        ByteBudgetSampler(temperature=0.3, seed=2).plan(stats)
     with pytest.raises(ValueError, match="cannot merge"):
         stats.merge(SamplingStats(seed=2))

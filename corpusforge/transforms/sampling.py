@@ -11,8 +11,9 @@ records add up to the target, so a language lands on its target to within one sl
 its bytes) instead of within binomial noise, which on a small language is several per cent.
 
 Temperature sampling (XLM-R, mT5): with normalised sizes ``n_i`` and shares ``p_i = n_i / N``,
-the target share is ``q_i = p_i**alpha / sum_j p_j**alpha`` (``alpha`` = 0.3 is what recipes
-call ``temperature: 0.3``; alpha = 1 keeps the mixture, alpha -> 0 makes it uniform).
+the target share is ``q_i = p_i**temperature / sum_j p_j**temperature``. ``temperature`` is the
+exponent as corpus recipes write it (XLM-R's alpha = 0.3; some papers write T = 1/alpha):
+1 keeps the mixture, values towards 0 make it uniform.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class ByteBudgetSampler:
     """The sampling policy a recipe sets (typed, validated here, cheap).
 
     Exactly one of:
-    - ``alpha``: temperature sampling over normalised sizes. The total is ``total_norm_bytes``
+    - ``temperature``: temperature sampling over normalised sizes. The total is ``total_norm_bytes``
       if given, else the largest mixture reachable within ``max_repeat`` and never larger than
       the input (with ``max_repeat=1``: all of the scarcest language, relative to its target).
     - ``targets``: normalised bytes wanted per language; languages not listed are kept whole.
@@ -61,19 +62,19 @@ class ByteBudgetSampler:
     def __init__(
         self,
         *,
-        alpha: float | None = None,
+        temperature: float | None = None,
         targets: dict[str, float] | None = None,
         total_norm_bytes: float | None = None,
         max_repeat: float = 1.0,
         seed: int = 0,
     ):
-        if (alpha is None) == (targets is None):
-            raise ValueError("set exactly one of alpha (temperature sampling) or targets (bytes per language)")
-        if alpha is not None and not alpha > 0:
-            raise ValueError(f"alpha must be positive, got {alpha}")
+        if (temperature is None) == (targets is None):
+            raise ValueError("set exactly one of temperature (the sampling exponent) or targets (bytes per language)")
+        if temperature is not None and not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
         if targets is not None:
             if total_norm_bytes is not None:
-                raise ValueError("total_norm_bytes applies to alpha sampling; targets already fix each language's bytes")
+                raise ValueError("total_norm_bytes applies to temperature sampling; targets already fix each language's bytes")
             bad = {lang: v for lang, v in targets.items() if not (isinstance(v, (int, float)) and v >= 0)}
             if bad:
                 raise ValueError(f"targets must be non-negative byte counts, got {bad}")
@@ -82,7 +83,7 @@ class ByteBudgetSampler:
             raise ValueError(f"total_norm_bytes must be positive, got {total_norm_bytes}")
         if not max_repeat >= 1:
             raise ValueError(f"max_repeat must be >= 1 (1 = never up-sample), got {max_repeat}")
-        self.alpha = alpha
+        self.temperature = temperature
         self.targets = targets
         self.total_norm_bytes = total_norm_bytes
         self.max_repeat = float(max_repeat)
@@ -95,7 +96,7 @@ class ByteBudgetSampler:
         return {
             "name": self.name,
             "version": self.version,
-            "alpha": self.alpha,
+            "temperature": self.temperature,
             "targets": self.targets,
             "total_norm_bytes": self.total_norm_bytes,
             "max_repeat": self.max_repeat,
@@ -122,7 +123,7 @@ class ByteBudgetSampler:
         total = sum(present.values())
         if not total:
             return dict(sizes)
-        weights = {lang: (n / total) ** self.alpha for lang, n in present.items()}
+        weights = {lang: (n / total) ** self.temperature for lang, n in present.items()}
         norm = sum(weights.values())
         shares = {lang: w / norm for lang, w in weights.items()}
         budget = self.total_norm_bytes
