@@ -297,19 +297,12 @@ def _resolve_input(spec: InputSpec, index: int, recipe: RecipeSpec, base_dir: st
 
 def _check_files(reader: Any, patterns: list[str], where: str) -> None:
     """Every pattern matches a file (and, for pairs, the other side exists), on any Beam filesystem."""
-    from apache_beam.io.filesystems import FileSystems  # knows gs:// and friends
+    from corpusforge.beam.read import check_input_files  # Beam's filesystems know gs:// and friends
 
-    from corpusforge.beam.read import expand_patterns
-
-    for pattern in patterns:
-        try:
-            found = expand_patterns([pattern])
-            others = [reader.target_path(path) for path, _ in found] if hasattr(reader, "target_path") else []
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"{where}: {exc}") from None
-        missing = [path for path in others if not FileSystems.exists(path)]
-        if missing:
-            raise ConfigError(f"{where}: the other side of a pair is missing: {', '.join(missing)}")
+    try:
+        check_input_files(reader, patterns)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _check_stage_order(stages: list[Any], input_kinds: set[str]) -> None:

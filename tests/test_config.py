@@ -117,3 +117,13 @@ def test_stage_files_are_read_from_the_recipe_folder(tmp_path):
     assert r.stages[0].describe()["table"] == str(tmp_path / "models" / "table.tsv")
     with pytest.raises(ConfigError, match=r"stages\.0\.lid: .*nowhere\.ftz"):
         load(tmp_path, recipe(tmp_path, stages=[{"lid": {"model_path": "nowhere.ftz"}}]))
+
+
+def test_a_pair_without_its_other_side_fails_before_the_run(tmp_path):
+    (tmp_path / "corpus.en").write_text("hello\n", encoding="utf-8")
+    data = recipe(tmp_path)
+    data["inputs"] = [{"name": "p", "format": "moses", "kind": "bitext", "paths": ["corpus.en"], "options": {"src_lang": "en", "tgt_lang": "hi"}}]
+    with pytest.raises(ConfigError, match=r"inputs\.0\.paths: the other side of a pair is missing: .*corpus\.hi"):
+        load(tmp_path, data)
+    (tmp_path / "corpus.hi").write_text("नमस्ते\n", encoding="utf-8")
+    assert load(tmp_path, data).inputs[0].kind == "bitext"

@@ -61,6 +61,16 @@ def expand_patterns(patterns: list[str]) -> list[tuple[str, str]]:
     return list(files.items())
 
 
+def check_input_files(reader: Reader, patterns: list[str]) -> None:
+    """Raise FileNotFoundError when a pattern matches no file or a pair's other side is missing
+    (Moses readers name it with ``target_path``): what a recipe checks before the run."""
+    found = expand_patterns(patterns)
+    target_path = getattr(reader, "target_path", None)
+    missing = [target_path(path) for path, _ in found if target_path and not FileSystems.exists(target_path(path))]
+    if missing:
+        raise FileNotFoundError(f"the other side of a pair is missing: {', '.join(missing)}")
+
+
 def beam_open(path: str) -> BinaryIO:
     """An opener for readers: raw bytes through Beam's filesystems (the reader decompresses)."""
     return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
