@@ -270,7 +270,7 @@ def recipe_from_dict(
     if duplicated:
         raise ConfigError(f"inputs: names must be unique; repeated: {', '.join(duplicated)}")
     inputs = [_resolve_input(i, n, spec, base_dir, check_files) for n, i in enumerate(spec.inputs)]
-    stages = [_build_stage(n, entry, base_dir) for n, entry in enumerate(spec.stages)]
+    stages = [_build_stage(n, entry, base_dir, spec.seed) for n, entry in enumerate(spec.stages)]
     _check_stage_order(stages, {i.kind for i in inputs})
     return Recipe(
         spec=spec,
@@ -342,7 +342,7 @@ def resolve_option_paths(options: dict[str, Any], base_dir: str) -> dict[str, An
     }
 
 
-def _build_stage(index: int, entry: dict[str, dict[str, Any] | None], base_dir: str) -> Any:
+def _build_stage(index: int, entry: dict[str, dict[str, Any] | None], base_dir: str, seed: int) -> Any:
     where = f"stages.{index}"
     if len(entry) != 1:
         raise ConfigError(f"{where}: each stage is one mapping `name: {{options}}`, got keys {sorted(entry)}")
@@ -351,4 +351,8 @@ def _build_stage(index: int, entry: dict[str, dict[str, Any] | None], base_dir: 
         hint = difflib.get_close_matches(name, STAGES, n=1)
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
         raise ConfigError(f"{where}: unknown stage {name!r}{suggestion}; known: {', '.join(STAGES)}")
-    return construct(_load_class(STAGES[name]), resolve_option_paths(options or {}, base_dir), f"{where}.{name}")
+    cls = _load_class(STAGES[name])
+    options = resolve_option_paths(options or {}, base_dir)
+    if "seed" in inspect.signature(cls.__init__).parameters:
+        options.setdefault("seed", seed)  # the recipe's seed, unless the stage sets its own
+    return construct(cls, options, f"{where}.{name}")

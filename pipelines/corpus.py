@@ -99,17 +99,26 @@ class _Run:
             joining.insert(0, (-1, read.kept))
         if not joining:
             return
-        records = None
+        records, deduplicated = None, False
         for index, stage in [*enumerate(recipe.stages), (len(recipe.stages), None)]:
             arriving = [(i, pcoll) for i, pcoll in joining if i < index]
             if arriving:
                 joining = [(i, pcoll) for i, pcoll in joining if i >= index]
                 records = self.join(kind, index, records, [pcoll for _, pcoll in arriving], schema)
             if stage is not None and records is not None and kind in stage.kinds:
-                records = self.apply(records, stage, index, f"{kind}/{stage.name}")
-        dedup = records | f"Dedup[{kind}]" >> DeduplicateExact(kind=kind, scope=recipe.spec.dedup.scope)
-        self.tallies.append(dedup.counts)
-        self.write(kind, dedup.unique, output_schema(recipe, kind), partition=True)
+                if isinstance(stage, ByteBudgetSampler) and not deduplicated:
+                    records, deduplicated = self.dedup(kind, records), True  # sample unique rows; keep its copies
+                records = self.apply(records, stage, index, f"{kind}/{index}:{stage.name}")
+        if not deduplicated:
+            records = self.dedup(kind, records)
+        self.write(kind, records, output_schema(recipe, kind), partition=True)
+
+    def dedup(self, kind: str, records):
+        """Exact dedup. It runs after the stages, or just before byte-budget sampling, so that the
+        mixture is drawn from unique rows and its up-sampled copies are not removed again."""
+        out = records | f"Dedup[{kind}]" >> DeduplicateExact(kind=kind, scope=self.recipe.spec.dedup.scope)
+        self.tallies.append(out.counts)
+        return out.unique
 
     def join(self, kind: str, index: int, records, arriving: list, schema):
         """Conform arriving record batches to the kind's schema and merge them into ``records``.

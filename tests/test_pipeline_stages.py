@@ -152,3 +152,37 @@ def test_entity_switching_writes_codeswitch_records(tmp_path):
     for span in trip["spans"]:
         assert trip["text"][span["start"] : span["end"]] in (hindi.territories["IN"], hindi.territories["JP"])
     assert trip["matrix_lang"] == "eng_Latn" and trip["embedded_langs"] == ["hin_Deva"]
+
+
+def test_up_sampled_copies_are_written_and_the_report_matches_the_output(tmp_path):
+    inputs = skewed_corpus(tmp_path)
+    stages = [{"premium": {}}, {"sample": {"temperature": 0.3, "max_repeat": 3}}]
+    out, manifest = run(tmp_path, stages, inputs, shard_count=1)
+    segments = rows(out / "segment")
+    copies = [r for r in segments if r["copy_of"]]
+    assert copies and manifest["sources"]["zho_Hans"]["created"] == len([r for r in copies if r["lang"] == "zho_Hans"])
+    written = Counter(r["lang"] for r in segments)
+    for lang, entry in manifest["sampling"]["languages"].items():
+        assert entry["segments_out"] == written[lang], lang  # dedup ran before sampling, not after
+
+
+def test_a_stage_may_appear_twice(tmp_path):
+    stages = [
+        {"translit": {"target": "informal"}},
+        {"translit": {"target": "Beng", "source": "Deva", "mode": "script", "output_column": "text_beng"}},
+    ]
+    out, _ = run(tmp_path, stages, MONO[:1])
+    row = next(r for r in rows(out / "segment") if r["text"] == "यह फ़िल्म बहुत अच्छी थी।")
+    assert row["text_translit"] == "yah film bahut acchi thi." and row["text_beng"].startswith("যহ")
+
+
+def test_recipe_seed_reaches_stages_and_missing_columns_fail_early(tmp_path):
+    base = {"name": "t", "seed": 11, "inputs": MONO[:1], "output": {"path": str(tmp_path / "o")}}
+    recipe = recipe_from_dict({**base, "stages": [{"premium": {}}, {"sample": {"temperature": 0.5}}]}, base_dir=str(tmp_path))
+    assert recipe.stages[1].seed == 11
+    recipe = recipe_from_dict({**base, "stages": [{"premium": {}}, {"sample": {"temperature": 0.5, "seed": 2}}]}, base_dir=str(tmp_path))
+    assert recipe.stages[1].seed == 2
+    with pytest.raises(ConfigError, match="translit_pairs: reads text_translit"):
+        recipe_from_dict({**base, "stages": [{"translit_pairs": {"target": "informal"}}]}, base_dir=str(tmp_path))
+    with pytest.raises(ConfigError, match="codemix_metrics: reads tokens"):
+        recipe_from_dict({**base, "stages": [{"codemix_metrics": {}}]}, base_dir=str(tmp_path))

@@ -19,6 +19,51 @@ import zstandard
 Opener = Callable[[str], BinaryIO]
 
 _BUFFER_BYTES = 1 << 16
+_ZSTD_INPUT_BYTES = 1 << 14  # compressed bytes fed at a time: bounds the output held at once
+
+
+class _ZstdFrames(io.RawIOBase):
+    """The frames of a zstd stream one after another (pzstd and ``cat a.zst b.zst`` write several).
+
+    Input that ends inside a frame raises EOFError, as gzip and bz2 do; zstandard's own stream
+    reader ends such a file early without an error. Holds one input chunk's output at a time.
+    """
+
+    def __init__(self, raw: BinaryIO):
+        self._raw = raw
+        self._decompressor = zstandard.ZstdDecompressor()
+        self._frame = self._decompressor.decompressobj()
+        self._in_frame = False  # whether the current frame has had input and not ended
+        self._out = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._out:
+            data = self._raw.read(_ZSTD_INPUT_BYTES)
+            if not data:
+                if self._in_frame:
+                    raise EOFError("compressed file ended before the end-of-stream marker was reached")
+                return 0
+            self._out = memoryview(self._decompress(data))
+        n = min(len(buffer), len(self._out))
+        buffer[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def _decompress(self, data: bytes) -> bytes:
+        """Decompress ``data``, starting a new decompressor at each frame's end."""
+        out = []
+        while data:
+            self._in_frame = True
+            out.append(self._frame.decompress(data))
+            if not self._frame.eof:
+                break
+            data = self._frame.unused_data
+            self._frame = self._decompressor.decompressobj()
+            self._in_frame = False
+        return b"".join(out)
 
 # Extension -> function wrapping a raw compressed stream in a decompressing one. Each is put
 # behind an io.BufferedReader so readline() runs in C, not in the module's Python wrapper.
@@ -26,16 +71,14 @@ _DECOMPRESSORS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
     ".gz": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),
     ".bz2": lambda raw: bz2.BZ2File(raw, mode="rb"),
     ".xz": lambda raw: lzma.LZMAFile(raw, mode="rb"),
-    # read_across_frames: files written by pzstd or concatenated with cat hold several frames.
-    ".zst": lambda raw: zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=False),
+    ".zst": lambda raw: _ZstdFrames(raw),
 }
 _DECOMPRESSORS[".zstd"] = _DECOMPRESSORS[".zst"]
 
 COMPRESSION_EXTENSIONS = tuple(_DECOMPRESSORS)
 
 # What the decompressors raise on truncated or damaged data (bz2 raises a bare OSError, told
-# apart from I/O errors by its message). zstandard's stream reader cannot tell a truncated
-# last frame from a complete one: such a file ends early without an error.
+# apart from I/O errors by its message).
 _CORRUPT_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError, zstandard.ZstdError)
 _BZ2_CORRUPT = "Invalid data stream"
 

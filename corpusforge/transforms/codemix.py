@@ -102,6 +102,7 @@ class CodeMixingMetrics(Stage):
     name = "codemix_metrics"
     version = "1"
     kinds = ("segment", "codeswitch")
+    requires = ("tokens",)
 
     def __init__(self, *, independent: list[str] | None = None):
         if independent is not None and not independent:

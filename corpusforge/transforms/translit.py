@@ -694,6 +694,7 @@ class TransliterationPairs(Stage):
     ):
         self.target = resolve(target)
         self.original_column, self.transliterated_column, self.lang_column = original_column, transliterated_column, lang_column
+        self.requires = (transliterated_column,)
 
     def process(self, batch: pa.RecordBatch) -> Split:
         names = batch.schema.names
