@@ -198,5 +198,6 @@ def test_config_errors_name_the_key(data, tmp_path):
     pairs = [{"name": "p", "format": "moses", "kind": "bitext", "paths": [str(heldout)], "options": {"src_lang": "eng_Latn", "tgt_lang": "hin_Deva"}}]
     with pytest.raises(ConfigError, match="inputs.0: tokenizer parity trains on segment inputs"):
         config_from_dict(config(pairs, heldout, tmp_path / "o"), base_dir=str(root))
-    with pytest.raises(ConfigError, match="stages.0.translit_pairs: only stages that keep segment records"):
-        config_from_dict(config(inputs, heldout, tmp_path / "o", stages=[{"translit_pairs": {"target": "informal"}}]), base_dir=str(root))
+    deriving = [{"translit": {"target": "informal"}}, {"translit_pairs": {"target": "informal"}}]
+    with pytest.raises(ConfigError, match="stages.1.translit_pairs: only stages that keep segment records"):
+        config_from_dict(config(inputs, heldout, tmp_path / "o", stages=deriving), base_dir=str(root))

@@ -8,6 +8,7 @@ import gzip
 import json
 import logging
 import lzma
+import re
 import shutil
 import tracemalloc
 from pathlib import Path
@@ -118,6 +119,28 @@ def test_truncated_archive_keeps_what_was_read_and_says_where_it_broke(tmp_path,
     assert row["offset"] == kept.num_rows + 1
     assert kept.column("text").to_pylist() == [f"line {i} of a download that stopped early" for i in range(1, kept.num_rows + 1)]
     assert "truncated or damaged" in caplog.text
+
+
+def test_truncated_zstd_is_a_corrupt_file_and_drops_the_cut_line(tmp_path, caplog):
+    lines = [f"line {i} of a zstd download that stopped early" for i in range(1, 20001)]
+    compressed = COMPRESSORS[".zst"]("".join(line + "\n" for line in lines).encode())
+    cut = compressed[: len(compressed) * 9 // 10]
+    path = tmp_path / "cut.txt.zst"
+    path.write_bytes(cut)
+    # What could be read at all: the complete lines of the cut file's decompressible prefix.
+    readable = zstandard.ZstdDecompressor().stream_reader(cut, read_across_frames=True).read()
+    assert not readable.endswith(b"\n")  # the cut falls inside a line
+    with caplog.at_level(logging.WARNING):
+        kept, rejected, _ = read_all(TextReader(lang="en"), str(path))
+    (row,) = rejected.to_pylist()
+    assert row["reason"] == "corrupt_file" and row["offset"] == kept.num_rows + 1
+    assert kept.num_rows == readable.count(b"\n")
+    assert kept.column("text").to_pylist() == lines[: kept.num_rows]
+    assert "truncated or damaged" in caplog.text
+    # A complete multi-frame file still reads whole, without a rejected row.
+    path.write_bytes(compressed)
+    kept, rejected, _ = read_all(TextReader(lang="en"), str(path))
+    assert (kept.num_rows, rejected.num_rows) == (len(lines), 0)
 
 
 def test_ids_stable_across_reads_and_checkouts(tmp_path):
@@ -369,9 +392,6 @@ def test_tsv_by_index_without_header(tmp_path):
 
 
 def test_tsv_column_errors_are_clear(tmp_path):
-    path = write(tmp_path / "in.tsv", "a\tb\nx\ty\n")
-    with pytest.raises(ValueError, match=r"in\.tsv: the header has no column 'text'"):
-        list(TsvReader(text_column="text").read(path, source="s"))
     with pytest.raises(ValueError, match="header name"):
         TsvReader(text_column=0)
     with pytest.raises(ValueError, match="0-based index"):
@@ -410,6 +430,25 @@ def test_tsv_corrupted_file_loses_nothing(tmp_path):
     assert kept.column("lang").to_pylist() == ["hin_Deva", None]
     assert kept.num_rows + rejected.num_rows == len(lines) - 1  # the header is no record
     assert_rejected_rows(rejected, path=path, source="src", kind="segment", file_key="bad.tsv.gz")
+
+
+@pytest.mark.parametrize(
+    "header, match",
+    [
+        ("a\tb", r"in\.tsv: the header has no column 'text' \(columns: a, b\)"),
+        ("text\t\xff", r"in\.tsv: cannot read the header line: invalid UTF-8"),
+    ],
+)
+def test_tsv_bad_header_rejects_the_file_not_the_job(tmp_path, header, match):
+    path = write(tmp_path / "in.tsv", header.encode("latin-1") + b"\nx\ty\nz\tw\n")
+    kept, rejected, _ = read_all(TsvReader(text_column="text"), path)
+    assert kept.num_rows == 0
+    (row,) = rejected.to_pylist()
+    assert (row["reason"], row["file"], row["offset"]) == ("bad_header", path, 1)
+    assert re.search(match, row["detail"])
+    # The other files of the input still read.
+    good = write(tmp_path / "ok.tsv", "text\nfine\n")
+    assert read_all(TsvReader(text_column="text"), good)[0].column("text").to_pylist() == ["fine"]
 
 
 def test_parallel_tsv(tmp_path):
@@ -493,8 +532,76 @@ def test_parquet_wrong_text_type_and_missing_column(tmp_path):
     kept, rejected, _ = read_all(ParquetReader(), path)
     assert kept.num_rows == 0
     assert reasons_by_offset(rejected) == {1: "bad_field_type", 2: "bad_field_type", 3: "missing_field"}
-    with pytest.raises(ValueError, match="no column 'body'"):
-        list(ParquetReader(text_column="body").read(path, source="s"))
+    kept, rejected, _ = read_all(ParquetReader(text_column="body"), path)
+    assert kept.num_rows == 0
+    (row,) = rejected.to_pylist()
+    assert (row["reason"], row["file"]) == ("missing_column", path)
+    assert "ints.parquet: no column 'body' (columns: text)" in row["detail"]
+
+
+def write_parquet_lines(path: Path, n: int) -> list[str]:
+    """A snappy Parquet file of ``n`` text rows in row groups of 1000; returns the texts."""
+    texts = [f"row {i} of a Parquet file " * 3 for i in range(1, n + 1)]
+    pq.write_table(pa.table({"text": texts}), path, row_group_size=1000, compression="snappy")
+    return texts
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "no_footer"])
+def test_parquet_unreadable_file_is_one_corrupt_row(tmp_path, damage):
+    path = tmp_path / "bad.parquet"
+    write_parquet_lines(path, 3000)
+    data = path.read_bytes()
+    path.write_bytes({"empty": b"", "truncated": data[: len(data) // 2], "no_footer": data[:-3]}[damage])
+    kept, rejected, _ = read_all(ParquetReader(lang="en"), str(path))
+    assert kept.num_rows == 0
+    (row,) = rejected.to_pylist()
+    assert (row["reason"], row["file"], row["offset"]) == ("corrupt_file", str(path), 1)
+    assert str(path) in row["detail"]
+
+
+def test_parquet_damaged_pages_keep_the_rows_before(tmp_path):
+    path = tmp_path / "pages.parquet"
+    texts = write_parquet_lines(path, 5000)
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2  # inside the third row group's data pages
+    data[middle : middle + 64] = bytes(b ^ 0x5A for b in data[middle : middle + 64])
+    path.write_bytes(bytes(data))
+    kept, rejected, _ = read_all(ParquetReader(lang="en", batch_bytes=1000), str(path))
+    (row,) = rejected.to_pylist()
+    assert row["reason"] == "corrupt_file" and row["offset"] == kept.num_rows + 1
+    assert 0 < kept.num_rows < len(texts)
+    assert kept.column("text").to_pylist() == texts[: kept.num_rows]
+
+
+def string_array(values: list[bytes | None]) -> pa.Array:
+    """A string array holding ``values`` as they are, invalid UTF-8 included (as a buggy writer makes)."""
+    return pa.Array.from_buffers(pa.string(), len(values), pa.array(values, pa.binary()).buffers())
+
+
+def test_parquet_invalid_utf8_rows_are_rejected(tmp_path):
+    path = str(tmp_path / "bytes.parquet")
+    text = string_array([b"good", b"bad \xff end", b"  ", b"\xc3", b"fine", b"meta is bad"])
+    note = string_array([b"n1", b"n2", b"n3", b"n4", None, b"\xe0\xa4"])
+    pq.write_table(pa.table({"text": text, "note": note}), path)
+    kept, rejected, _ = read_all(ParquetReader(lang="en"), path)
+    assert reasons_by_offset(rejected) == {2: "invalid_utf8", 3: "empty_text", 4: "invalid_utf8", 6: "invalid_utf8"}
+    assert kept.column("text").to_pylist() == ["good", "fine"]
+    assert [dict(m) for m in kept.column("meta").to_pylist()] == [{"note": "n1"}, {"note": None}]
+    previews = {r["offset"]: r["preview"] for r in rejected.to_pylist()}
+    assert previews[2] == "bad \\xff end"
+    assert "'note'" in {r["offset"]: r["detail"] for r in rejected.to_pylist()}[6]
+    assert kept.num_rows + rejected.num_rows == len(text)
+
+
+def test_parallel_parquet_missing_column_and_invalid_utf8(tmp_path):
+    path = str(tmp_path / "p.parquet")
+    pq.write_table(pa.table({"en": ["Hello", "Bye"], "hi": string_array([b"\xff", b"alvida"])}), path)
+    reader = ParallelParquetReader(src_column="en", tgt_column="hi", src_lang="en", tgt_lang="hi")
+    kept, rejected, _ = read_all(reader, path)
+    assert kept.column("tgt_text").to_pylist() == ["alvida"]
+    assert reasons_by_offset(rejected) == {1: "invalid_utf8"}
+    missing = ParallelParquetReader(src_column="en", tgt_column="ur", src_lang="en", tgt_lang="ur")
+    assert read_all(missing, path)[1].column("reason").to_pylist() == ["missing_column"]
 
 
 def test_parallel_parquet(tmp_path):
@@ -559,6 +666,21 @@ def test_moses_corrupted_pair_files_lose_nothing(tmp_path):
     assert files[4] == src and files[5].endswith("c.hi")
 
 
+def test_moses_truncated_target_is_blamed_on_the_target(tmp_path, caplog):
+    src = write(tmp_path / "c.en.gz", "".join(f"english line {i}\n" for i in range(1, 20001)))
+    whole = gzip.compress("".join(f"हिंदी पंक्ति {i}\n" for i in range(1, 20001)).encode())
+    tgt = tmp_path / "c.hi.gz"
+    tgt.write_bytes(whole[: len(whole) // 2])
+    with caplog.at_level(logging.WARNING):
+        kept, rejected, _ = read_all(MosesReader(src_lang="en", tgt_lang="hi"), src)
+    (row,) = rejected.to_pylist()
+    assert (row["reason"], row["file"], row["offset"]) == ("corrupt_file", str(tgt), kept.num_rows + 1)
+    assert str(tgt) in row["detail"] and src not in row["detail"]
+    assert 0 < kept.num_rows < 20000
+    assert kept.column("tgt_text").to_pylist()[-1] == f"हिंदी पंक्ति {kept.num_rows}"
+    assert f"{tgt}: compressed data truncated or damaged" in caplog.text
+
+
 def test_moses_suffixes_and_naming(tmp_path):
     reader = MosesReader(src_lang="eng_Latn", tgt_lang="zho_Hans")
     assert (reader.src_suffix, reader.tgt_suffix) == ("en", "zh")
@@ -606,6 +728,27 @@ def test_tmx_malformed_file_keeps_the_units_before(tmp_path):
     (row,) = rejected.to_pylist()
     assert (row["reason"], row["offset"]) == ("malformed_xml", 3)
     assert "line 6" in row["detail"]
+
+
+def test_tmx_unknown_encoding_is_malformed_xml(tmp_path):
+    path = write(tmp_path / "k.tmx", TMX_HEAD.replace("UTF-8", "klingon") + tu(("en", "one"), ("hi", "ek")) + "</body></tmx>\n")
+    kept, rejected, _ = read_all(TmxReader(src_lang="en", tgt_lang="hi"), path)
+    assert kept.num_rows == 0
+    (row,) = rejected.to_pylist()
+    assert (row["reason"], row["offset"]) == ("malformed_xml", 1)
+    assert "klingon" in row["detail"]
+
+
+def test_tmx_in_a_default_namespace_reads_like_plain_tmx(tmp_path):
+    body = tu(("en", "one"), ("hi", "ek"), tuid="a") + tu(("en", "two"), ("hi", "do")) + tu(("en", "three"), ("fr", "trois"))
+    plain = write(tmp_path / "plain.tmx", TMX_HEAD + body + "</body></tmx>\n")
+    spaced = write(tmp_path / "ns.tmx", TMX_HEAD.replace("<tmx ", '<tmx xmlns="http://x" ') + body + "</body></tmx>\n")
+    reader = TmxReader(src_lang="en", tgt_lang="hi")
+    kept, rejected, _ = read_all(reader, spaced, file_key="plain.tmx")
+    assert kept.column("src_text").to_pylist() == ["one", "two"]
+    assert kept.column("tgt_text").to_pylist() == ["ek", "do"]
+    assert kept.equals(read_all(reader, plain)[0])
+    assert reasons_by_offset(rejected) == {3: "tmx_bad_unit"}
 
 
 def test_tmx_internal_entities_are_never_expanded(tmp_path):

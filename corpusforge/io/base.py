@@ -69,12 +69,15 @@ class Reader(abc.ABC):
         try:
             yield from self._read(path, batches, opener)
         except Exception as exc:
-            if not is_corrupt_data_error(exc):
+            ended = as_file_rejection(exc, path)
+            if ended is None:
                 raise
-            # A truncated download or damaged archive: keep what was read, say where it broke.
-            position = batches.last_position + 1
-            log.warning("%s: compressed data is truncated or damaged at position %d: %s", path, position, exc)
-            batches.reject(position, "corrupt_file", f"compressed data truncated or damaged after position {position - 1}: {exc}")
+            # A truncated download, a damaged archive, a file of the wrong shape: keep what was
+            # read, say where and why it broke.
+            position = ended.position or batches.last_position + 1
+            file = ended.file or path
+            log.warning("%s at position %d: %s", ended.reason, position, ended.detail)
+            batches.reject(position, ended.reason, ended.detail, ended.raw, file=file)
         last = batches.flush()
         if last is not None:
             yield last
@@ -82,6 +85,34 @@ class Reader(abc.ABC):
     @abc.abstractmethod
     def _read(self, path: str, batches: "FileBatches", opener: Opener) -> Iterator[Split]:
         """Feed the file's records and rejections to ``batches``, yielding what it hands back."""
+
+
+class FileRejected(Exception):
+    """Raised by a reader to end a file with one rejected row; the rows read before it stay.
+
+    ``detail`` names the file; ``position`` defaults to the one after the last row read;
+    ``file`` to the path read (a reader of several files names the one that broke).
+    """
+
+    def __init__(
+        self, reason: str, detail: str, *, position: int | None = None, file: str | None = None, raw: bytes | None = None
+    ):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+        self.position = position
+        self.file = file
+        self.raw = raw
+
+
+def as_file_rejection(exc: BaseException, file: str) -> FileRejected | None:
+    """``exc`` as the rejection that ends a file: itself, ``corrupt_file`` for truncated or
+    damaged compressed data in ``file``, or None for any other error (which propagates)."""
+    if isinstance(exc, FileRejected):
+        return exc
+    if is_corrupt_data_error(exc):
+        return FileRejected("corrupt_file", f"{file}: compressed data truncated or damaged: {exc}", file=file)
+    return None
 
 
 class FileBatches:

@@ -65,13 +65,14 @@ class _ZstdFrames(io.RawIOBase):
             self._in_frame = False
         return b"".join(out)
 
+
 # Extension -> function wrapping a raw compressed stream in a decompressing one. Each is put
 # behind an io.BufferedReader so readline() runs in C, not in the module's Python wrapper.
 _DECOMPRESSORS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
     ".gz": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),
     ".bz2": lambda raw: bz2.BZ2File(raw, mode="rb"),
     ".xz": lambda raw: lzma.LZMAFile(raw, mode="rb"),
-    ".zst": lambda raw: _ZstdFrames(raw),
+    ".zst": _ZstdFrames,
 }
 _DECOMPRESSORS[".zstd"] = _DECOMPRESSORS[".zst"]
 

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import itertools
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
-from corpusforge.io.base import MIB, FileBatches, Line, Reader, declared_language, is_blank, log, open_input, read_lines
+from corpusforge.io.base import (
+    MIB,
+    FileBatches,
+    Line,
+    Reader,
+    as_file_rejection,
+    declared_language,
+    is_blank,
+    log,
+    open_input,
+    read_lines,
+)
 from corpusforge.io.compression import Opener, strip_compression
 from corpusforge.languages import alpha2, language_of
 from corpusforge.records import Split
@@ -51,7 +62,7 @@ class MosesReader(Reader):
         tgt_path = self.target_path(path)
         with open_input(path, opener) as src_stream, open_input(tgt_path, opener) as tgt_stream:
             pairs = itertools.zip_longest(
-                read_lines(src_stream, self.max_line_bytes), read_lines(tgt_stream, self.max_line_bytes)
+                read_lines(src_stream, self.max_line_bytes), self._target_lines(tgt_stream, tgt_path)
             )
             unpaired = 0
             for src, tgt in pairs:
@@ -70,6 +81,16 @@ class MosesReader(Reader):
                     yield split
             if unpaired:
                 log.warning("%s has %d more lines than %s", longer, unpaired, shorter)
+
+    def _target_lines(self, stream: BinaryIO, tgt_path: str) -> Iterator[Line]:
+        """The target side's lines; damaged compressed data there is blamed on ``tgt_path``."""
+        try:
+            yield from read_lines(stream, self.max_line_bytes)
+        except Exception as exc:
+            ended = as_file_rejection(exc, tgt_path)
+            if ended is None:
+                raise
+            raise ended from exc
 
     def _pair(self, src: Line, tgt: Line, batches: FileBatches, tgt_path: str) -> None:
         for side, line, file in (("source", src, batches.path), ("target", tgt, tgt_path)):

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 from corpusforge.io.base import (
     MIB,
     FileBatches,
+    FileRejected,
     Reader,
     declared_language,
     meta_value,
@@ -26,27 +27,41 @@ from corpusforge.schemas import load_schema
 
 Problems = dict[int, tuple[str, str]]  # row index in the batch -> (reason, detail); first found wins
 _META_TYPE = pa.map_(pa.string(), pa.string())
+# What pyarrow raises on a truncated, empty or damaged Parquet file (bad footer, pages, thrift).
+_DAMAGED = (pa.ArrowException, OSError)
 
 
 class _ParquetFormat(Reader):
     """Reads row batches of about ``batch_bytes`` (from the row groups' sizes) with
     ``ParquetFile.iter_batches``; columns not used go to ``meta`` as strings. A configured
-    column missing from a file's schema is a ValueError naming the file."""
+    column missing from a file's schema rejects the file as one ``missing_column`` row; a file
+    that cannot be opened or read further ends with one ``corrupt_file`` row (the rows read
+    before stay). String values that are not valid UTF-8 reject their row (``invalid_utf8``)."""
 
     _columns: dict[str, str | None]  # role -> column name
     _text_roles: tuple[tuple[str, str], ...]  # (role, label prefix for details)
 
     def _read(self, path: str, batches: FileBatches, opener: Opener) -> Iterator[Split]:
         with open_input(path, opener) as stream:
-            parquet = pq.ParquetFile(stream)
+            try:
+                parquet = pq.ParquetFile(stream)
+            except _DAMAGED as exc:
+                raise _damaged(path, 1, exc) from exc
             names = parquet.schema_arrow.names
             wanted = {role: column for role, column in self._columns.items() if column is not None}
             for column in wanted.values():
                 if column not in names:
-                    raise ValueError(f"{path}: no column {column!r} (columns: {', '.join(names)})")
+                    raise FileRejected("missing_column", f"{path}: no column {column!r} (columns: {', '.join(names)})")
             meta_names = [name for name in names if name not in wanted.values()]
             first = 1
-            for batch in parquet.iter_batches(batch_size=_rows_per_batch(parquet, self.batch_bytes)):
+            chunks = parquet.iter_batches(batch_size=_rows_per_batch(parquet, self.batch_bytes))
+            while True:
+                try:
+                    batch = next(chunks, None)
+                except _DAMAGED as exc:
+                    raise _damaged(path, first, exc) from exc
+                if batch is None:
+                    return
                 yield self._chunk(batch, first, wanted, meta_names, batches)
                 first += batch.num_rows
 
@@ -55,6 +70,7 @@ class _ParquetFormat(Reader):
     ) -> Split:
         n = batch.num_rows
         problems: Problems = {}
+        original, batch = batch, _valid_utf8(batch, problems)
         texts = {
             role: _checked_text(batch.column(wanted[role]), f"{prefix}column {wanted[role]!r}", self.max_line_bytes, problems)
             for role, prefix in self._text_roles
@@ -63,7 +79,7 @@ class _ParquetFormat(Reader):
         own_ids = _own_ids(batch.column(wanted["id"])).to_pylist() if "id" in wanted else [None] * n
         ids = [batches.id_for(first + i, own) for i, own in enumerate(own_ids)]
         for i in sorted(problems):
-            raw = "\t".join(str(batch.column(wanted[role])[i].as_py()) for role, _ in self._text_roles)
+            raw = b"\t".join(_raw_value(original.column(wanted[role]), i) for role, _ in self._text_roles)
             batches.reject(first + i, *problems[i], raw, own_id=own_ids[i])
         columns.update(id=pa.array(ids, pa.string()), source=_constant(batches.source, n), meta=_meta(batch, meta_names))
         schema = load_schema(self.kind)
@@ -142,6 +158,53 @@ class ParallelParquetReader(_ParquetFormat):
             "tgt_lang": _constant(self.tgt_lang, n),
             "origin": _constant("corpus", n),
         }
+
+
+def _damaged(path: str, position: int, exc: Exception) -> FileRejected:
+    return FileRejected("corrupt_file", f"{path}: Parquet data truncated or damaged: {exc}", position=position)
+
+
+def _valid_utf8(batch: pa.RecordBatch, problems: Problems) -> pa.RecordBatch:
+    """``batch`` with string values that are not valid UTF-8 made null (so Arrow's string
+    kernels never see them) and their rows noted as ``invalid_utf8``.
+
+    Arrow checks a whole column's UTF-8 in C; values are decoded one by one in Python only in
+    a column that fails that check.
+    """
+    columns = []
+    for name, column in zip(batch.schema.names, batch.columns):
+        if _is_text(column.type):
+            if pa.types.is_dictionary(column.type):
+                column = column.dictionary_decode()
+            try:
+                column.validate(full=True)
+            except pa.ArrowInvalid:
+                valid = pa.array([_decodes(value) for value in column.cast(pa.binary()).to_pylist()])
+                _note(problems, pc.invert(valid), "invalid_utf8", f"column {name!r} is not valid UTF-8")
+                column = pc.if_else(valid, column, pa.scalar(None, column.type))
+        columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
+def _decodes(value: bytes | None) -> bool:
+    """Whether ``value`` is null or valid UTF-8."""
+    if value is None:
+        return True
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _raw_value(column: pa.Array, i: int) -> bytes:
+    """Row ``i`` of ``column`` as bytes for a preview, never decoded (it may be invalid UTF-8)."""
+    value = column.slice(i, 1)
+    if pa.types.is_dictionary(value.type):
+        value = value.dictionary_decode()
+    if _is_text(value.type) and value[0].is_valid:
+        return value.cast(pa.binary())[0].as_py()
+    return str(value[0].as_py()).encode("utf-8")
 
 
 def _rows_per_batch(parquet: pq.ParquetFile, batch_bytes: int) -> int:

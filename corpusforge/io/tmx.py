@@ -25,9 +25,11 @@ class TmxReader(Reader):
 
     A ``<tuv>`` matches a wanted language by language (``en-US`` matches ``eng_Latn``), via
     ``xml:lang`` or the old ``lang`` attribute; its ``<seg>`` text includes inline markup's
-    text, whitespace-trimmed; ``tuid`` is the id. Memory holds one unit at a time. A unit
+    text, whitespace-trimmed; ``tuid`` is the id. Elements match by local name, so a TMX in a
+    default namespace reads the same. Memory holds one unit at a time. A unit
     lacking a language or with an empty ``<seg>`` is rejected (``tmx_bad_unit``); a file that
-    stops being well-formed keeps the units before and ends with one ``malformed_xml`` row.
+    stops being well-formed (or declares an encoding that cannot decode it) keeps the units
+    before and ends with one ``malformed_xml`` row.
     """
 
     kind = "bitext"
@@ -45,10 +47,10 @@ class TmxReader(Reader):
             try:
                 for event, element in iterparse(stream, events=("start", "end"), forbid_dtd=False):
                     if event == "start":
-                        if element.tag == "body":
+                        if _local(element.tag) == "body":
                             body = element
                         continue
-                    if element.tag != "tu":
+                    if _local(element.tag) != "tu":
                         continue
                     index += 1
                     self._unit(element, index, batches)
@@ -62,12 +64,14 @@ class TmxReader(Reader):
                 batches.reject(index + 1, "tmx_forbidden_dtd", f"entity declarations are not read, never expanded: {exc!r}")
             except ParseError as exc:
                 batches.reject(index + 1, "malformed_xml", f"XML not well-formed after {index} units: {exc}")
+            except (LookupError, UnicodeError) as exc:  # an unknown or wrong declared encoding
+                batches.reject(index + 1, "malformed_xml", f"XML not decodable after {index} units: {exc}")
 
     def _unit(self, tu, index: int, batches: FileBatches) -> None:
         own_id = as_id(tu.get("tuid"))
         tuvs = []
-        for tuv in tu.findall("tuv"):
-            seg = tuv.find("seg")
+        for tuv in _children(tu, "tuv"):
+            seg = next(_children(tuv, "seg"), None)
             text = "".join(seg.itertext()).strip() if seg is not None else ""
             tuvs.append((tuv.get(_XML_LANG) or tuv.get("lang") or "", text))
         src = _first(tuvs, self.src_lang, skip=None)
@@ -89,6 +93,16 @@ class TmxReader(Reader):
         if sum(len(tuvs[i][1].encode("utf-8")) for i in (src, tgt)) > self.max_line_bytes:
             return "line_too_long", f"unit text over max_line_bytes={self.max_line_bytes}"
         return None
+
+
+def _local(tag: str) -> str:
+    """A tag without its namespace: ``{http://x}tu`` -> ``tu`` (namespaced TMX files exist)."""
+    return tag.rsplit("}", 1)[-1]
+
+
+def _children(element, tag: str) -> Iterator:
+    """``element``'s children whose local name is ``tag``, in any namespace."""
+    return (child for child in element if _local(child.tag) == tag)
 
 
 def _first(tuvs: list[tuple[str, str]], wanted: str, skip: int | None) -> int | None:

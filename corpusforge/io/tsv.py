@@ -7,6 +7,7 @@ from typing import Iterator
 from corpusforge.io.base import (
     MIB,
     FileBatches,
+    FileRejected,
     Line,
     LineHandler,
     LineReader,
@@ -19,7 +20,9 @@ from corpusforge.io.base import (
 
 class _TsvFormat(LineReader):
     """Columns by header name (``header=True``; other named columns go to ``meta``, and every
-    row must have the header's width) or by 0-based index (rows need at least the highest one)."""
+    row must have the header's width) or by 0-based index (rows need at least the highest one).
+    A header that cannot be read or lacks a configured column rejects the file as one
+    ``bad_header`` row (its lines are not read)."""
 
     header: bool
     _columns: dict[str, str | int | None]
@@ -40,11 +43,12 @@ class _TsvFormat(LineReader):
             if first is None:  # empty file: no rows follow
                 return lambda line, batches: None
             if first.reason:
-                raise ValueError(f"{path}: cannot read the header line: {first.detail}")
+                raise FileRejected("bad_header", f"{path}: cannot read the header line: {first.detail}", raw=first.raw)
             names = first.text.split("\t")
             for column in wanted.values():
                 if column not in names:
-                    raise ValueError(f"{path}: the header has no column {column!r} (columns: {', '.join(names)})")
+                    detail = f"{path}: the header has no column {column!r} (columns: {', '.join(names)})"
+                    raise FileRejected("bad_header", detail, raw=first.raw)
             index = {role: names.index(column) for role, column in wanted.items()}
             meta_columns = [(name, i) for i, name in enumerate(names) if i not in index.values()]
             width, exact = len(names), True
