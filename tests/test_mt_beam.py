@@ -73,8 +73,14 @@ def test_model_shared_across_processes_gives_the_same_rows(model):
 
 
 def test_handler_pickles_without_a_model_and_asks_for_a_gpu_only_on_cuda(model):
+    import ctranslate2
+
     cpu = TranslateModelHandler(TranslateStage(model=model, targets=["fra_Latn"], device="cpu"))
     assert not cpu.share_model_across_processes() and cpu.get_resource_hints() == {}
+    auto = TranslateModelHandler(TranslateStage(model=model, targets=["fra_Latn"], device="auto"))
+    # auto shares the model exactly where it will sit on a GPU; it asks for no GPU by itself
+    assert auto.share_model_across_processes() == (ctranslate2.get_cuda_device_count() > 0)
+    assert auto.get_resource_hints() == {}
     gpu = TranslateModelHandler(TranslateStage(model=model, targets=["fra_Latn", "hin_Deva"], device="cuda"))
     assert gpu.share_model_across_processes() and gpu.get_resource_hints() == {"accelerator": DEFAULT_GPU_ACCELERATOR}
     assert b"ctranslate2" not in pickle.dumps(gpu)  # nothing loaded, so nothing of the engine travels

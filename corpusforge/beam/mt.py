@@ -11,8 +11,9 @@ Model placement:
 - GPU: one engine per machine, shared across the SDK worker processes (Beam's
   ``MultiProcessShared``): the other processes call it over RPC with token lists, so
   sentence splitting and sentencepiece run in every process while the GPU holds one copy of
-  the weights. Nothing here touches CUDA before ``load_model`` runs in the worker, so no
-  process forks after CUDA is initialised.
+  the weights. ``device="auto"`` decides in the worker, by CTranslate2's CUDA device count
+  (what ``auto`` itself uses), when RunInference first asks; nothing touches CUDA at
+  pipeline construction, and Beam's workers start processes without forking.
 - Dataflow: ``accelerator`` becomes a resource hint on the RunInference step, e.g.
   ``type:nvidia-l4;count:1;install-nvidia-driver``; the worker image must carry a CUDA 12
   build of CTranslate2 (see the README's MT section).
@@ -51,8 +52,10 @@ class TranslateModelHandler(ModelHandler[pa.RecordBatch, PredictionResult, Ct2En
 
     ``batch_tokens`` bounds the estimated source tokens RunInference groups into one call
     (CTranslate2 then cuts exact ``max_batch_tokens`` batches inside it). ``share_across_processes``
-    defaults to True for ``device="cuda"``; ``accelerator`` (a Dataflow resource hint) to
-    :data:`DEFAULT_GPU_ACCELERATOR` there.
+    defaults to whether the worker translates on a GPU; ``accelerator`` (a Dataflow resource
+    hint, fixed when the pipeline is built) to :data:`DEFAULT_GPU_ACCELERATOR` for
+    ``device="cuda"`` (with ``auto``, ask for GPUs with ``accelerator=`` or Beam's
+    ``--resource_hints``).
     """
 
     def __init__(
@@ -64,7 +67,6 @@ class TranslateModelHandler(ModelHandler[pa.RecordBatch, PredictionResult, Ct2En
         share_across_processes: Optional[bool] = None,
         accelerator: Optional[str] = None,
     ):
-        on_gpu = stage.translator.device == "cuda"
         # BatchElements measures batch size in element_size_fn units (here: tokens). min = max
         # fixes the size: its timing-based search starts from tiny batches, which starve a GPU.
         # A RecordBatch estimated above batch_tokens is still handed over, alone.
@@ -74,8 +76,8 @@ class TranslateModelHandler(ModelHandler[pa.RecordBatch, PredictionResult, Ct2En
             element_size_fn=functools.partial(estimated_tokens, bytes_per_token=bytes_per_token, fan_out=len(stage.targets)),
         )
         self._stage = stage
-        self._share = on_gpu if share_across_processes is None else share_across_processes
-        self._accelerator = accelerator or (DEFAULT_GPU_ACCELERATOR if on_gpu else None)
+        self._share = share_across_processes
+        self._accelerator = accelerator or (DEFAULT_GPU_ACCELERATOR if stage.translator.device == "cuda" else None)
 
     def load_model(self) -> Ct2Engine:
         return self._stage.translator.load_engine()
@@ -95,7 +97,8 @@ class TranslateModelHandler(ModelHandler[pa.RecordBatch, PredictionResult, Ct2En
         return "corpusforge_translate"
 
     def share_model_across_processes(self) -> bool:
-        return self._share
+        # Asked in the worker (RunInference's setup), where the device count is the worker's own.
+        return self._stage.translator.uses_gpu() if self._share is None else self._share
 
     def model_copies(self) -> int:
         return 1

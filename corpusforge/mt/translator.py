@@ -245,6 +245,16 @@ class Ct2Translator:
     def tags(self) -> LanguageTags:
         return self.info.tags
 
+    def uses_gpu(self) -> bool:
+        """Whether the engine runs on CUDA: ``device="cuda"``, or ``auto`` where CTranslate2
+        sees a CUDA device (what ``auto`` resolves to). Counting devices initialises the CUDA
+        driver in this process, so call it only where the model will load."""
+        if self.device != "auto":
+            return self.device == "cuda"
+        import ctranslate2
+
+        return ctranslate2.get_cuda_device_count() > 0
+
     def load_engine(self) -> Ct2Engine:
         """A new engine with this translator's device and threads (what Beam's handler shares)."""
         return Ct2Engine(
