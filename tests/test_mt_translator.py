@@ -8,6 +8,7 @@ A *random* model exercises real attention for batch invariance.
 from __future__ import annotations
 
 import csv
+import logging
 import pickle
 from pathlib import Path
 
@@ -93,6 +94,36 @@ def test_a_sentence_alone_translates_as_inside_a_batch(models, beam_size):
     assert len({t.text for t in batch}) > 1  # outputs differ, so the comparison means something
 
 
+class _FullGpu:
+    """The real tiny model, failing as CTranslate2 does on a full GPU when a call's token
+    batch size is above ``limit``."""
+
+    def __init__(self, translator, limit: int):
+        self._translator, self._limit, self.sizes = translator, limit, []
+
+    def translate_batch(self, sources, *, max_batch_size, **options):
+        self.sizes.append(max_batch_size)
+        if max_batch_size > self._limit:
+            raise RuntimeError("CUDA failed with error out of memory")
+        return self._translator.translate_batch(sources, max_batch_size=max_batch_size, **options)
+
+
+def test_out_of_memory_halves_the_token_batch_and_keeps_every_translation(models, caplog):
+    translator = Ct2Translator(models["random"], beam_size=1, max_decoding_length=12, max_batch_tokens=64)
+    expected = translator.translate(TEXTS, src_lang=LANGS, tgt_lang="fra_Latn")
+    full = translator.engine._translator = _FullGpu(translator.engine._translator, limit=20)
+    with caplog.at_level(logging.WARNING, logger="corpusforge.mt"):
+        out = translator.translate(TEXTS, src_lang=LANGS, tgt_lang="fra_Latn")
+    assert [t.text for t in out] == [t.text for t in expected]
+    assert [t.score for t in out] == pytest.approx([t.score for t in expected], abs=1e-4)
+    assert full.sizes == [64, 32, 16] and "retrying with max_batch_size 16" in caplog.text
+    translator.translate(TEXTS[:2], src_lang=LANGS[:2], tgt_lang="fra_Latn")
+    assert full.sizes[3:] == [16]  # later calls start from the size that fitted
+    full._limit = 0  # not even one sentence fits: the error reaches the caller
+    with pytest.raises(RuntimeError, match="out of memory"):
+        translator.translate(TEXTS[:1], src_lang=LANGS[:1], tgt_lang="fra_Latn")
+
+
 def test_long_input_is_cut_and_flagged(models):
     translator = Ct2Translator(models["nllb"], beam_size=1, max_input_length=8, split_sentences=False)
     long_text, short_text = "A quick brown fox jumps over the lazy dog.", "Yes"
@@ -172,6 +203,26 @@ def test_stage_fans_out_to_bitext_and_rejects_with_reasons(models):
     tally = stage.tally(split)
     assert tally.total("created") == 8 == tally.total("out") + tally.total("rejected")
     assert stage.process(batch).kept.column("id").to_pylist() == split.kept.column("id").to_pylist()  # deterministic
+
+
+def test_long_runs_log_segments_and_target_tokens_per_worker(models, monkeypatch, caplog):
+    from corpusforge import progress
+
+    monkeypatch.setattr(progress, "INTERVAL_SECONDS", 0.0)  # as if every batch took 10 s
+    stage = TranslateStage(model=models["nllb"], targets=["fra_Latn", "hin_Deva"], src_lang="eng_Latn", beam_size=1)
+    batch = segments([{"id": str(i), "source": "s", "text": TEXTS[i]} for i in (0, 3, 4)])
+    tokens = sum(t.target_tokens for t in stage.translator.translate([TEXTS[i] for i in (0, 3, 4)] * 2, src_lang="eng_Latn", tgt_lang=["fra_Latn"] * 3 + ["hin_Deva"] * 3))
+    with caplog.at_level(logging.INFO, logger="corpusforge.mt"):
+        stage.process(batch)
+        worker = pickle.loads(pickle.dumps(stage))  # a Beam worker starts its own count
+        stage.process(batch)
+        worker.process(batch)
+    lines = [r.getMessage() for r in caplog.records if r.name == "corpusforge.mt"]
+    assert [line.split(" target tokens,")[0] for line in lines] == [
+        f"translate: 3 segments, {tokens:,}",
+        f"translate: 6 segments, {2 * tokens:,}",
+        f"translate: 3 segments, {tokens:,}",
+    ]
 
 
 def test_backtranslation_puts_the_translation_on_the_source_side(models):

@@ -239,13 +239,13 @@ def test_batches_are_sized_by_bytes(tmp_path):
 
 
 def test_progress_is_logged_for_long_reads(tmp_path, monkeypatch, caplog):
-    from corpusforge.io import base
+    from corpusforge import progress
 
-    monkeypatch.setattr(base, "_PROGRESS_SECONDS", 0.0)  # as if every chunk took 10 s
+    monkeypatch.setattr(progress, "INTERVAL_SECONDS", 0.0)  # as if every chunk took 10 s
     path = write(tmp_path / "p.txt", "a line\n" * 1000)
     with caplog.at_level(logging.INFO, logger="corpusforge.io.readers"):
         read_all(TextReader(batch_bytes=1024), path)
-    assert f"{path}: 1000 rows, 0.0 MB read" in caplog.text
+    assert f"{path}: 1,000 rows, 0.0 MB, " in caplog.text  # 7 kB
 
 
 def test_documents_mode(tmp_path):

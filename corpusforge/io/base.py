@@ -13,13 +13,13 @@ import abc
 import json
 import logging
 import posixpath
-import time
 from typing import Any, BinaryIO, Callable, Iterator, NamedTuple
 
 import pyarrow as pa
 
 from corpusforge.io.compression import Opener, is_corrupt_data_error, open_binary, open_input
 from corpusforge.languages import LanguageCodeError, canonical
+from corpusforge.progress import Progress
 from corpusforge.records import Rejections, Split, stable_id
 from corpusforge.schemas import load_schema
 
@@ -28,7 +28,6 @@ MIB = 1 << 20
 PREVIEW_BYTES = 4096  # what a too-long line keeps for its preview
 _SKIP_BYTES = 1 << 16  # chunk size used to skip the rest of a too-long line
 _BOM = b"\xef\xbb\xbf"
-_PROGRESS_SECONDS = 10.0
 
 log = logging.getLogger("corpusforge.io.readers")
 
@@ -131,7 +130,7 @@ class FileBatches:
         self._rows: list[dict] = []
         self._rejections = Rejections(stage=READ_STAGE, kind=reader.kind)
         self._pending_bytes = 0
-        self._progress = _Progress(path)
+        self._progress = Progress(log, path, units=("rows", "MB"))
         self.last_position = 0  # of the last record or rejection added
 
     def id_for(self, position: int, own_id: str | None = None) -> str:
@@ -174,7 +173,7 @@ class FileBatches:
 
     def flush(self) -> Split | None:
         """The pending records and rejections as one chunk (None when nothing is pending)."""
-        self._progress.update(len(self._rows) + len(self._rejections), self._pending_bytes)
+        self._progress.add(len(self._rows) + len(self._rejections), self._pending_bytes / 1e6)
         self._pending_bytes = 0
         if not self._rows and not len(self._rejections):
             return None
@@ -184,27 +183,8 @@ class FileBatches:
 
     def emit(self, kept: pa.RecordBatch, nbytes: int) -> Split:
         """A chunk whose records were built column-wise (Parquet), with the rejections added for it."""
-        self._progress.update(kept.num_rows + len(self._rejections), nbytes)
+        self._progress.add(kept.num_rows + len(self._rejections), nbytes / 1e6)
         return Split(kept, self._rejections.to_batch())
-
-
-class _Progress:
-    """Logs rows and MB read every ~10 s for long files; costs one clock read per chunk."""
-
-    def __init__(self, path: str):
-        self._path = path
-        self._start = self._last = time.monotonic()
-        self._rows = 0
-        self._bytes = 0
-
-    def update(self, rows: int, nbytes: int) -> None:
-        self._rows += rows
-        self._bytes += nbytes
-        now = time.monotonic()
-        if now - self._last >= _PROGRESS_SECONDS:
-            self._last = now
-            mb = self._bytes / 1e6
-            log.info("%s: %d rows, %.1f MB read, %.1f MB/s", self._path, self._rows, mb, mb / (now - self._start))
 
 
 # ---------------------------------------------------------------------------------------------

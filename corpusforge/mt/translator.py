@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Sequence
@@ -29,6 +30,8 @@ from corpusforge.mt.tokenize import (
 
 Device = Literal["auto", "cpu", "cuda"]
 ComputeType = Literal["auto", "default", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "float16", "bfloat16", "float32"]
+
+log = logging.getLogger("corpusforge.mt")
 
 # Sentencepiece file names as converted models ship them (--copy_files), in order of preference.
 SHARED_SPM_NAMES = ("sentencepiece.bpe.model", "spm.model", "sentencepiece.model", "source.spm")
@@ -125,7 +128,12 @@ def _find_spm(path: Path, source: Path | str | None, target: Path | str | None) 
 
 class Ct2Engine:
     """A loaded ``ctranslate2.Translator``. Loading costs the model's size in memory (and GPU
-    memory on CUDA); create it in the worker, never in a process that forks afterwards."""
+    memory on CUDA); create it in the worker, never in a process that forks afterwards.
+
+    A call that runs out of (GPU) memory is retried with half the token batch size, down to
+    one sentence per batch; the smaller size is kept for later calls (logged as a warning), so
+    a ``max_batch_tokens`` too large for the card slows a run instead of failing it.
+    """
 
     def __init__(
         self,
@@ -141,6 +149,7 @@ class Ct2Engine:
         self._translator = ctranslate2.Translator(
             str(model_dir), device=device, compute_type=compute_type, inter_threads=inter_threads, intra_threads=intra_threads
         )
+        self.batch_cap: int | None = None  # max_batch_size after an out-of-memory back-off
 
     @property
     def device(self) -> str:
@@ -157,8 +166,18 @@ class Ct2Engine:
         ``translate_batch`` keyword arguments (CTranslate2 sorts by length inside, restores order)."""
         if not sources:
             return []
-        results = self._translator.translate_batch(sources, target_prefix=prefixes, return_scores=True, **options)
-        return [(r.hypotheses[0], r.scores[0]) for r in results]
+        while True:
+            size = min(options["max_batch_size"], self.batch_cap or options["max_batch_size"])
+            try:
+                results = self._translator.translate_batch(
+                    sources, target_prefix=prefixes, return_scores=True, **{**options, "max_batch_size": size}
+                )
+                return [(r.hypotheses[0], r.scores[0]) for r in results]
+            except RuntimeError as exc:
+                if "out of memory" not in str(exc) or size <= 1:
+                    raise
+                self.batch_cap = size // 2
+                log.warning("%s; retrying with max_batch_size %d (was %d)", exc, self.batch_cap, size)
 
 
 @dataclass(frozen=True)

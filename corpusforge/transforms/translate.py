@@ -14,6 +14,7 @@ empty_translation), so ``created = kept + rejected`` for this stage.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Sequence
@@ -24,6 +25,7 @@ from corpusforge.accounting import Tally
 from corpusforge.languages import LanguageCodeError, canonical
 from corpusforge.mt.tokenize import ConventionName, LanguageNotSupported
 from corpusforge.mt.translator import ComputeType, Ct2Engine, Ct2Translator, Device
+from corpusforge.progress import Progress
 from corpusforge.records import Rejections, Split, stable_id
 from corpusforge.schemas import extend, load_schema
 from corpusforge.transforms.base import Stage
@@ -127,6 +129,8 @@ class TranslateStage(Stage):
         self.round_trip_text = round_trip_text
         self.origin = origin
         self.schema = extend(load_schema("bitext"), self.output_fields("bitext"))
+        # per process: segments in, target tokens out (the rate a long MT run is judged by)
+        self._progress = Progress(logging.getLogger("corpusforge.mt"), self.name, units=("segments", "target tokens"))
 
     def setup(self) -> None:
         self.translator.setup()
@@ -174,6 +178,7 @@ class TranslateStage(Stage):
                 srcs.append(plan.srcs[row])
                 tgts.append(target)
         translations = self.translator.translate(texts, src_lang=srcs, tgt_lang=tgts)
+        self._progress.add(sum(b.num_rows for b in batches), sum(t.target_tokens for t in translations))
         back = self._round_trip(texts, translations, srcs, tgts) if self.round_trip else [(None, None)] * len(texts)
         results = iter(zip(translations, back))
         return [self._assemble(plan, [next(results) for _ in plan.jobs]) for plan in plans]
