@@ -8,8 +8,17 @@ Outputs under ``output``:
   spans in code points of the switched field) and ``cs_provenance`` (method, stage settings).
 - ``codeswitch/``: ``codeswitch.v1`` Parquet, one record per switched field and variant
   (``source_id`` = ``<row id>:<field>``; meta keeps the row's other fields as ``row.<name>``).
-- ``rejected/``: ``rejected.v1`` Parquet for input rows that cannot be used (bad JSON, a chosen
-  field missing or empty).
+- ``rejected/``: ``rejected.v1`` Parquet for input rows that cannot be used: lines that are not
+  JSON objects (blank, malformed), the damaged end of a truncated or corrupt file
+  (``corrupt_file``), a chosen field missing, not a string or empty.
+- ``_manifest.json``: the run's counts, balanced as every job's are
+  (read + created = written + rejected + duplicates), and the files of each output. Each input
+  row counts as read once. A usable row makes ``variants`` JSON lines and a ``codeswitch``
+  record for each field and variant where something was switched, all written; the rows it
+  makes beyond the one read count as created (``variants - 1`` lines plus its records). An
+  unusable row is rejected. So written = JSON lines + codeswitch records, and ``outputs``
+  gives each apart (``variants``, ``codeswitch``). The JSON lines are counted from the files
+  written (one more read of them, cheap next to switching).
 
 Determinism: variant ``v`` of field ``f`` of row ``r`` is drawn from (seed, ``r:f``, ``v``).
 ``build(p, cfg)`` adds the job to a pipeline (tests call it); ``main(argv)`` runs it from a
@@ -28,21 +37,27 @@ from typing import Any, Literal
 import apache_beam as beam
 import pydantic
 from apache_beam import pvalue
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from corpusforge.accounting import Tally
 from corpusforge.beam.read import ReadEvalRows
-from corpusforge.beam.write import WriteShards
+from corpusforge.beam.stages import COUNTS, REJECTED, SumTallies
+from corpusforge.beam.write import WriteManifest, WriteShards
 from corpusforge.codeswitch.dictionary import DictionarySwitchStage
 from corpusforge.codeswitch.switcher import EntitySwitchStage, SwitchStage, codeswitch_batch, codeswitch_record
 from corpusforge.cli import job_arguments
 from corpusforge.config import ConfigError, construct, read_config_file, resolve_path, validate_config
 from corpusforge.io.base import as_id, meta_value, text_problem
-from corpusforge.io.parquet import ShardMetadata
-from corpusforge.records import Rejections, stable_id
+from corpusforge.io.parquet import ShardInfo, ShardMetadata
+from corpusforge.records import Rejections, Split, stable_id
 from corpusforge.schemas import load_schema, schema_id
 
-REJECTED = "rejected"
+STAGE = "codeswitch_variants"
+LINES_SCHEMA = "codeswitch_variants.v1"  # the layout of a variants JSON line (see above)
 STAGES = {"entity": EntitySwitchStage, "dictionary": DictionarySwitchStage}
+MODEL_KEYS = ("lexicon", "dictionary")  # keys of a stage's describe() that name what it switches from
 
 
 class VariantsConfig(pydantic.BaseModel):
@@ -71,7 +86,8 @@ def make_stage(cfg: VariantsConfig) -> SwitchStage:
 
 
 class _VariantsFn(beam.DoFn):
-    """One eval row -> ``variants`` JSON rows (main), codeswitch.v1 records, or a rejected row."""
+    """One eval row -> ``variants`` JSON rows (main) and codeswitch.v1 records, or a rejected
+    row; and its tally (COUNTS): created rows, or the rejection."""
 
     def __init__(self, stage: SwitchStage, cfg: VariantsConfig):
         self._stage = stage
@@ -87,9 +103,11 @@ class _VariantsFn(beam.DoFn):
         for name in cfg.fields:
             problem = text_problem(row.get(name), f"field {name!r}")
             if problem:
-                rejected = Rejections(stage="codeswitch_variants", kind="codeswitch")
+                rejected = Rejections(stage=STAGE, kind="codeswitch")
                 rejected.add(id=row_id, source=cfg.name, reason=problem[0], detail=problem[1], file=file_key, offset=position, raw=json.dumps(row, ensure_ascii=False, default=str))
-                yield pvalue.TaggedOutput(REJECTED, rejected.to_batch())
+                batch = rejected.to_batch()
+                yield pvalue.TaggedOutput(REJECTED, batch)
+                yield pvalue.TaggedOutput(COUNTS, Tally.of_split(STAGE, Split(batch.slice(0, 0), batch)))
                 return
         carried = {f"row.{k}": meta_value(v) for k, v in row.items() if k not in cfg.fields and v is not None}
         provenance = {"method": cfg.method, "stage": stage.describe(), "input": file_key, "position": position}
@@ -109,6 +127,24 @@ class _VariantsFn(beam.DoFn):
             yield json.dumps(out, ensure_ascii=False, sort_keys=True, default=str)
         if records:
             yield pvalue.TaggedOutput("records", codeswitch_batch(records))
+        tally = Tally()
+        tally.add(STAGE, cfg.name, "out", stage.variants + len(records))
+        tally.add(STAGE, cfg.name, "created", stage.variants - 1 + len(records))  # the row itself was read
+        yield pvalue.TaggedOutput(COUNTS, tally)
+
+
+def _lines_file(path: str, source: str) -> ShardInfo:
+    """A written variants file as the manifest lists it: its lines counted from the file (one
+    read of it); all are ``source``'s. Ids are not tracked for JSON lines."""
+    lines = size = 0
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            lines += chunk.count(b"\n")
+            size += len(chunk)
+    return ShardInfo(
+        path=path, schema=LINES_SCHEMA, rows=lines, bytes_uncompressed=size, bytes_on_disk=size, partition=None,
+        rows_by_source={source: lines} if lines else {}, min_id="", max_id="",
+    )  # fmt: skip
 
 
 def build(p: beam.Pipeline, cfg: VariantsConfig | dict) -> None:
@@ -117,18 +153,34 @@ def build(p: beam.Pipeline, cfg: VariantsConfig | dict) -> None:
         cfg = validate_config(VariantsConfig, cfg)
     stage = make_stage(cfg)
     digest = stable_id(json.dumps(cfg.model_dump(mode="json", exclude={"output"}), sort_keys=True))[:16]  # not where it writes
+    described = stage.describe()
+    stages = [described]
+    switched_from = {k: described[k] for k in MODEL_KEYS if described.get(k) is not None}
+    models = {stage.name: switched_from} if switched_from else {}
     rows = p | "Read" >> ReadEvalRows(cfg.inputs, fmt=cfg.format, source=cfg.name, kind="codeswitch")
-    variants = rows.rows | "SpreadRows" >> beam.Reshuffle() | "Switch" >> beam.ParDo(_VariantsFn(stage, cfg)).with_outputs(REJECTED, "records", main="lines")
-    _ = variants.lines | "WriteVariants" >> beam.io.WriteToText(
-        posixpath.join(cfg.output, "variants", "part"), file_name_suffix=".jsonl", shard_name_template="-SSSSS-of-NNNNN"
-    )
-    stages = [stage.describe()]
+    variants = rows.rows | "SpreadRows" >> beam.Reshuffle() | "Switch" >> beam.ParDo(_VariantsFn(stage, cfg)).with_outputs(REJECTED, COUNTS, "records", main="lines")
+    outputs = {
+        "variants": variants.lines
+        | "WriteVariants" >> beam.io.WriteToText(
+            posixpath.join(cfg.output, "variants", "part"), file_name_suffix=".jsonl", shard_name_template="-SSSSS-of-NNNNN"
+        )
+        | "CountLines" >> beam.Map(_lines_file, cfg.name)
+    }
     for kind, pcoll in (("codeswitch", variants.records), ("rejected", (rows.rejected, variants[REJECTED]) | "GatherRejected" >> beam.Flatten())):
-        _ = pcoll | f"Write[{kind}]" >> WriteShards(
+        outputs[kind] = pcoll | f"Write[{kind}]" >> WriteShards(
             posixpath.join(cfg.output, kind),
             schema=load_schema(kind),
-            metadata=ShardMetadata(schema=schema_id(kind), recipe_hash=digest, stages=stages),
+            metadata=ShardMetadata(schema=schema_id(kind), recipe_hash=digest, stages=stages, models=models),
         )
+    _ = p | "Manifest" >> WriteManifest(
+        cfg.output,
+        config=cfg.model_dump(mode="json"),
+        recipe_hash=digest,
+        outputs=outputs,
+        tally=(rows.counts, variants[COUNTS]) | "GatherCounts" >> beam.Flatten() | "Account" >> SumTallies(),
+        stages=stages,
+        models=models,
+    )
 
 
 def load_config(path: str, overrides: list[str] | None = None) -> VariantsConfig:

@@ -53,7 +53,7 @@ import pydantic
 from apache_beam.ml.inference.base import PredictionResult, RunInference
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from corpusforge.accounting import READ_STAGE, Tally
+from corpusforge.accounting import Tally
 from corpusforge.beam.mt import TranslateModelHandler
 from corpusforge.beam.read import ReadEvalRows, beam_open, expand_patterns
 from corpusforge.beam.stages import COUNTS, REJECTED, SumTallies, emit_split
@@ -277,9 +277,7 @@ class _PrepareFn(beam.DoFn):
             row_id, file_key, position = where[i]
             rejected.add(id=row_id, source=cfg.name, reason="schema_mismatch", detail=detail, file=file_key, offset=position, raw=_preview(rows[i]))
         where = [w for i, w in enumerate(where) if i not in mismatched]
-        tally = Tally()
-        for outcome in ("read", "out"):
-            tally.add(READ_STAGE, cfg.name, outcome, len(elements))
+        tally = Tally()  # the rows were counted as read by ReadEvalRows
         tally.add(STAGE, cfg.name, "created", batch.num_rows * (self._targets - 1))
         rejected_batch = rejected.to_batch()
         tally += Tally.of_split(STAGE, Split(rejected_batch.slice(0, 0), rejected_batch))
@@ -391,10 +389,6 @@ def _preview(row: dict) -> str:
     return json.dumps(row, ensure_ascii=False, default=str)
 
 
-def _read_tally(batch: pa.RecordBatch) -> Tally:
-    return Tally.of_read(Split(batch.slice(0, 0), batch))
-
-
 def build(p: beam.Pipeline, cfg: TranslateTestConfig | dict) -> None:
     """Add the translate-test job for ``cfg`` to ``p``; the config, the model directory, the
     languages and the input schema are checked first (ConfigError)."""
@@ -438,7 +432,7 @@ def build(p: beam.Pipeline, cfg: TranslateTestConfig | dict) -> None:
             shard_count=cfg.shard_count,
         ),
     }
-    tallies = (read.rejected | "ReadCounts" >> beam.Map(_read_tally), prepared[COUNTS], translated[COUNTS])
+    tallies = (read.counts, prepared[COUNTS], translated[COUNTS])
     _ = p | "Manifest" >> WriteManifest(
         cfg.output,
         config=cfg.model_dump(mode="json"),

@@ -1,8 +1,9 @@
 """The benchmark-variants pipeline on the DirectRunner: N switched copies per eval row, ids and
-labels kept, provenance recorded, bad rows rejected."""
+labels kept, provenance recorded, bad rows rejected, a manifest that balances."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -112,3 +113,37 @@ def test_main_reads_a_yaml_config_with_paths_relative_to_it(tmp_path):
     config.write_text("inputs: [eval.jsonl]\nfields: [premise]\noptions: {targets: [hin_Deva], variants: 2}\noutput: out\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="top level"):
         codeswitch_variants.main([str(config)])
+
+
+def test_manifest_balances_and_matches_the_files_written(tmp_path):
+    data = tmp_path / "xnli.jsonl"
+    lines = [json.dumps(ROWS[0]), "   ", "{broken", json.dumps(ROWS[1]), json.dumps({"id": "n9", "premise": "India", "label": 1}), json.dumps(ROWS[2])]
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # ~600 kB, so that the cut falls well after the first rows
+    more = "".join(json.dumps({**ROWS[i % 3], "id": f"g{i}", "note": f"filler {i} " * 200}) + "\n" for i in range(300)).encode()
+    packed = gzip.compress(more)
+    (tmp_path / "more.jsonl.gz").write_bytes(packed[: len(packed) // 2])  # a download cut short
+    out = _run(tmp_path, _config(tmp_path, [str(data), str(tmp_path / "more.jsonl.gz")], "jsonl"))
+
+    manifest = json.loads((out / "_manifest.json").read_text(encoding="utf-8"))
+    variant_files = sorted((out / "variants").glob("part-*.jsonl"))
+    variant_lines = [line for path in variant_files for line in path.read_text(encoding="utf-8").splitlines()]
+    usable = {json.loads(line)["cs_row_id"] for line in variant_lines}
+    records = ds.dataset(out / "codeswitch", format="parquet").count_rows()
+    rejected = ds.dataset(out / "rejected", format="parquet", schema=load_schema("rejected")).to_table().to_pylist()
+    cut = next(r for r in rejected if r["reason"] == "corrupt_file")
+    assert cut["file"].endswith("more.jsonl.gz") and cut["offset"] > 1  # the rows before the cut were read
+    assert sorted((r["reason"], r["offset"]) for r in rejected if r is not cut) == [("empty_text", 2), ("invalid_json", 3), ("missing_field", 5)]
+    assert len(variant_lines) == 3 * len(usable) and usable >= {"n1", "n2", "n3", "g0"}
+
+    totals = manifest["totals"]
+    assert manifest["balanced"] and totals["unaccounted"] == 0
+    assert totals["read"] == len(lines) + cut["offset"]  # every line of the first file; the second's up to its cut row
+    assert totals["read"] == len(usable) + len(rejected)
+    assert totals["written"] == len(variant_lines) + records
+    assert totals["rejected"] == totals["rejected_stored"] == len(rejected)
+    assert totals["created"] == (3 - 1) * len(usable) + records
+    outputs = manifest["outputs"]
+    assert (outputs["variants"]["rows"], outputs["codeswitch"]["rows"], outputs["rejected"]["rows"]) == (len(variant_lines), records, len(rejected))
+    assert [f["path"] for f in outputs["variants"]["files"]] == [str(p.relative_to(out)) for p in variant_files]
+    assert outputs["variants"]["bytes"] == sum(p.stat().st_size for p in variant_files)

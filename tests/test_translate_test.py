@@ -5,6 +5,7 @@ the same bytes twice."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -171,3 +172,27 @@ def test_config_errors_name_what_to_change(model, tmp_path):
     fails({**good, "inputs": [str(numbered)], "format": "parquet"}, "id: string")
     fails({**good, "inputs": [str(mixed)]}, "'label' mixes types")
     fails({**good, "inputs": [str(sourced)]}, "'source'")
+
+
+def test_blank_lines_and_a_truncated_file_are_rejected_and_counted(model, tmp_path):
+    data = tmp_path / "a.jsonl"
+    lines = [json.dumps(ROWS[0]), " ", json.dumps(ROWS[1])]
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # ~400 kB, so that the cut falls well after the first rows
+    more = "".join(json.dumps({**ROWS[0], "id": f"g{i}", "genre": f"filler {i} " * 200}) + "\n" for i in range(200)).encode()
+    packed = gzip.compress(more)
+    (tmp_path / "b.jsonl.gz").write_bytes(packed[: len(packed) // 2])
+    cfg = config(model, [str(data), str(tmp_path / "b.jsonl.gz")], tmp_path / "out", lang_field="lang")
+    cfg["translate"]["targets"] = ["hin_Deva"]
+    out = run(cfg)
+
+    refused = rejected(out)
+    blank = next(r for r in refused if r["reason"] == "empty_text")
+    cut = next(r for r in refused if r["reason"] == "corrupt_file")
+    assert (blank["offset"], blank["detail"], blank["stage"]) == (2, "blank line", "read")
+    assert cut["file"].endswith("b.jsonl.gz") and cut["offset"] > 1 and len(refused) == 2
+    rows = translated(out)
+    assert {r["id"] for r in rows} == {"n1", "n2"} | {f"g{i}" for i in range(cut["offset"] - 1)}  # the rows before the cut
+    totals = json.loads((out / "_manifest.json").read_text(encoding="utf-8"))["totals"]
+    assert totals["balanced"] and totals["read"] == len(lines) + cut["offset"]
+    assert (totals["written"], totals["rejected"]) == (len(rows), len(refused))

@@ -66,12 +66,38 @@ class _ZstdFrames(io.RawIOBase):
         return b"".join(out)
 
 
+class _ReadOnce(io.RawIOBase):
+    """A decompressing file read with one ``read1`` per ``readinto``.
+
+    GzipFile, BZ2File and LZMAFile fill a large ``readinto`` from several decompressor reads,
+    and when one of them hits the cut of a truncated file the bytes already copied are dropped
+    with the error: up to a buffer's worth of complete lines lost before the ``corrupt_file``
+    row. ``read1`` returns what one read decompressed, so the error comes only once nothing
+    decompressible is left.
+    """
+
+    def __init__(self, stream: BinaryIO):
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._stream.read1(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
 # Extension -> function wrapping a raw compressed stream in a decompressing one. Each is put
 # behind an io.BufferedReader so readline() runs in C, not in the module's Python wrapper.
 _DECOMPRESSORS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
-    ".gz": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),
-    ".bz2": lambda raw: bz2.BZ2File(raw, mode="rb"),
-    ".xz": lambda raw: lzma.LZMAFile(raw, mode="rb"),
+    ".gz": lambda raw: _ReadOnce(gzip.GzipFile(fileobj=raw, mode="rb")),
+    ".bz2": lambda raw: _ReadOnce(bz2.BZ2File(raw, mode="rb")),
+    ".xz": lambda raw: _ReadOnce(lzma.LZMAFile(raw, mode="rb")),
     ".zst": _ZstdFrames,
 }
 _DECOMPRESSORS[".zstd"] = _DECOMPRESSORS[".zst"]

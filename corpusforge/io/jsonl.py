@@ -45,7 +45,7 @@ class _JsonlFormat(LineReader):
         top_level = used | {name.split(".", 1)[0] for name in used}  # kept out of meta
 
         def handle(line: Line, batches: FileBatches) -> None:
-            record = _parse_object(line, batches)
+            record = parse_object(line, batches)
             if record is None:
                 return
             values = {role: lookup(record, name) for role, name in self._columns.items() if name}
@@ -55,8 +55,9 @@ class _JsonlFormat(LineReader):
         return handle
 
 
-def _parse_object(line: Line, batches: FileBatches) -> dict | None:
-    """The line's JSON object, or None after rejecting the line."""
+def parse_object(line: Line, batches: FileBatches) -> dict | None:
+    """The line's JSON object, or None after rejecting the line with ``batches.reject`` (the
+    evaluation-set reader passes its own collector with the same method)."""
     problem = None
     if is_blank(line.text):
         problem = "empty_text", "blank line"

@@ -28,7 +28,7 @@ from corpusforge.schemas import load_schema
 Problems = dict[int, tuple[str, str]]  # row index in the batch -> (reason, detail); first found wins
 _META_TYPE = pa.map_(pa.string(), pa.string())
 # What pyarrow raises on a truncated, empty or damaged Parquet file (bad footer, pages, thrift).
-_DAMAGED = (pa.ArrowException, OSError)
+DAMAGED_ERRORS = (pa.ArrowException, OSError)
 
 
 class _ParquetFormat(Reader):
@@ -45,8 +45,8 @@ class _ParquetFormat(Reader):
         with open_input(path, opener) as stream:
             try:
                 parquet = pq.ParquetFile(stream)
-            except _DAMAGED as exc:
-                raise _damaged(path, 1, exc) from exc
+            except DAMAGED_ERRORS as exc:
+                raise damaged_file(path, 1, exc) from exc
             names = parquet.schema_arrow.names
             wanted = {role: column for role, column in self._columns.items() if column is not None}
             for column in wanted.values():
@@ -54,12 +54,12 @@ class _ParquetFormat(Reader):
                     raise FileRejected("missing_column", f"{path}: no column {column!r} (columns: {', '.join(names)})")
             meta_names = [name for name in names if name not in wanted.values()]
             first = 1
-            chunks = parquet.iter_batches(batch_size=_rows_per_batch(parquet, self.batch_bytes))
+            chunks = parquet.iter_batches(batch_size=rows_per_batch(parquet, self.batch_bytes))
             while True:
                 try:
                     batch = next(chunks, None)
-                except _DAMAGED as exc:
-                    raise _damaged(path, first, exc) from exc
+                except DAMAGED_ERRORS as exc:
+                    raise damaged_file(path, first, exc) from exc
                 if batch is None:
                     return
                 yield self._chunk(batch, first, wanted, meta_names, batches)
@@ -70,7 +70,7 @@ class _ParquetFormat(Reader):
     ) -> Split:
         n = batch.num_rows
         problems: Problems = {}
-        original, batch = batch, _valid_utf8(batch, problems)
+        original, batch = batch, valid_utf8(batch, problems)
         texts = {
             role: _checked_text(batch.column(wanted[role]), f"{prefix}column {wanted[role]!r}", self.max_line_bytes, problems)
             for role, prefix in self._text_roles
@@ -160,11 +160,12 @@ class ParallelParquetReader(_ParquetFormat):
         }
 
 
-def _damaged(path: str, position: int, exc: Exception) -> FileRejected:
+def damaged_file(path: str, position: int, exc: Exception) -> FileRejected:
+    """The ``corrupt_file`` rejection ending a Parquet file that pyarrow cannot read on."""
     return FileRejected("corrupt_file", f"{path}: Parquet data truncated or damaged: {exc}", position=position)
 
 
-def _valid_utf8(batch: pa.RecordBatch, problems: Problems) -> pa.RecordBatch:
+def valid_utf8(batch: pa.RecordBatch, problems: Problems) -> pa.RecordBatch:
     """``batch`` with string values that are not valid UTF-8 made null (so Arrow's string
     kernels never see them) and their rows noted as ``invalid_utf8``.
 
@@ -207,7 +208,7 @@ def _raw_value(column: pa.Array, i: int) -> bytes:
     return str(value[0].as_py()).encode("utf-8")
 
 
-def _rows_per_batch(parquet: pq.ParquetFile, batch_bytes: int) -> int:
+def rows_per_batch(parquet: pq.ParquetFile, batch_bytes: int) -> int:
     """Rows in about ``batch_bytes`` of uncompressed data, from the row groups' sizes."""
     meta = parquet.metadata
     total = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
