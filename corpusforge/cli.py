@@ -50,7 +50,6 @@ def packaged(relative: str) -> str:
 
 
 def _run(recipe_path: str, overrides: list[str], beam_args: list[str]) -> int:
-    from corpusforge.manifest import load_manifest, summary_table
     from corpusforge.pipelines.corpus import prepare_output, run
 
     recipe = load_recipe(recipe_path, overrides)
@@ -58,9 +57,18 @@ def _run(recipe_path: str, overrides: list[str], beam_args: list[str]) -> int:
     print(f"corpusforge {__version__}: recipe {recipe.spec.name} ({recipe.recipe_hash}) -> {recipe.output_dir}", file=sys.stderr)
     started = time.monotonic()
     run(recipe, beam_args)
-    manifest = load_manifest(recipe.output_dir)
+    return report_run(recipe.output_dir, started)
+
+
+def report_run(output_dir: str, started: float) -> int:
+    """Print a finished job's counts per source from its manifest; the exit status: 1 when
+    the manifest does not balance (rows unaccounted for), else 0."""
+    from corpusforge.beam.read import beam_open
+    from corpusforge.manifest import load_manifest, summary_table
+
+    manifest = load_manifest(output_dir, beam_open)  # gs:// too
     print(summary_table(manifest))
-    print(f"\nwrote {recipe.output_dir} in {time.monotonic() - started:.1f} s; manifest: {recipe.output_dir}/_manifest.json")
+    print(f"\nwrote {output_dir} in {time.monotonic() - started:.1f} s; manifest: {output_dir}/_manifest.json")
     if not manifest["balanced"]:
         print("ERROR: the manifest does not balance (read + created != written + rejected + duplicates)", file=sys.stderr)
         return 1

@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import posixpath
 from collections import Counter
 from datetime import datetime, timezone
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from corpusforge import __version__
 from corpusforge.accounting import WRITE_STAGE, Tally
@@ -164,10 +165,14 @@ def write_manifest(target: str | os.PathLike | BinaryIO, manifest: dict) -> None
     os.replace(temp, target)
 
 
-def load_manifest(output_dir: str | os.PathLike) -> dict:
-    """The manifest a run wrote into ``output_dir``."""
-    with open(os.path.join(output_dir, MANIFEST_NAME), encoding="utf-8") as f:
-        return json.load(f)
+def load_manifest(output_dir: str | os.PathLike, opener: Callable[[str], BinaryIO] | None = None) -> dict:
+    """The manifest a run wrote into ``output_dir``; ``opener`` reads other filesystems
+    (``gs://``: Beam's, as the CLI passes)."""
+    if opener is None:
+        with open(os.path.join(output_dir, MANIFEST_NAME), encoding="utf-8") as f:
+            return json.load(f)
+    with opener(posixpath.join(str(output_dir), MANIFEST_NAME)) as f:
+        return json.loads(f.read().decode("utf-8"))
 
 
 def summary_table(manifest: dict) -> str:

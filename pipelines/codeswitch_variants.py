@@ -31,6 +31,7 @@ import json
 import os
 import posixpath
 import sys
+import time
 from dataclasses import asdict
 from typing import Any, Literal
 
@@ -47,7 +48,7 @@ from corpusforge.beam.stages import COUNTS, REJECTED, SumTallies
 from corpusforge.beam.write import WriteManifest, WriteShards
 from corpusforge.codeswitch.dictionary import DictionarySwitchStage
 from corpusforge.codeswitch.switcher import EntitySwitchStage, SwitchStage, codeswitch_batch, codeswitch_record
-from corpusforge.cli import job_arguments
+from corpusforge.cli import job_arguments, report_run
 from corpusforge.config import ConfigError, construct, read_config_file, resolve_path, validate_config
 from corpusforge.io.base import as_id, meta_value, text_problem
 from corpusforge.io.parquet import ShardInfo, ShardMetadata
@@ -194,9 +195,10 @@ def load_config(path: str, overrides: list[str] | None = None) -> VariantsConfig
 def main(argv: list[str] | None = None) -> int:
     args, beam_args = job_arguments("corpusforge.pipelines.codeswitch_variants", __doc__, argv)
     cfg = load_config(args.config, args.set)
+    started = time.monotonic()
     with beam.Pipeline(options=PipelineOptions(beam_args or ["--runner=DirectRunner"])) as p:
         build(p, cfg)
-    return 0
+    return report_run(cfg.output, started)
 
 
 if __name__ == "__main__":

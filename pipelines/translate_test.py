@@ -40,9 +40,11 @@ runs it from a YAML config (``--set key=value`` overrides, other arguments go to
 from __future__ import annotations
 
 import json
+import logging
 import os
 import posixpath
 import sys
+import time
 from typing import Any, Literal
 
 import apache_beam as beam
@@ -58,10 +60,11 @@ from corpusforge.beam.mt import TranslateModelHandler
 from corpusforge.beam.read import ReadEvalRows, beam_open, expand_patterns
 from corpusforge.beam.stages import COUNTS, REJECTED, SumTallies, emit_split
 from corpusforge.beam.write import WriteManifest, WriteShards
-from corpusforge.cli import job_arguments
+from corpusforge.cli import job_arguments, report_run
 from corpusforge.config import ConfigError, construct, read_config_file, resolve_option_paths, resolve_path, validate_config
 from corpusforge.io.base import as_id, read_lines, text_problem
-from corpusforge.io.compression import open_input
+from corpusforge.io.compression import is_corrupt_data_error, open_input
+from corpusforge.io.parquet_in import DAMAGED_ERRORS
 from corpusforge.io.parquet import ShardMetadata
 from corpusforge.records import Rejections, Split, stable_id
 from corpusforge.schemas import SchemaError, load_schema, parse_type, schema_id
@@ -70,6 +73,7 @@ from corpusforge.transforms.translate import TranslateStage
 STAGE = "translate_test"
 KIND = "eval"  # rejected rows were meant to be evaluation rows
 SCHEMA_ID = "translate_test.v1"
+log = logging.getLogger(__name__)
 SAMPLE_ROWS = 1000  # JSONL rows the schema is inferred from
 OWN_STAGE_OPTIONS = ("origin", "round_trip", "round_trip_text")  # set by this job, not by translate:
 _CONVERSION_ERRORS = (pa.ArrowException, TypeError, ValueError, OverflowError)
@@ -131,12 +135,8 @@ def input_schema(cfg: TranslateTestConfig) -> pa.Schema:
             declared[name] = parse_type(spec)
         except SchemaError as exc:
             raise ConfigError(f"columns.{name}: {exc}") from None
-    path, _ = expand_patterns(cfg.inputs)[0]
-    if cfg.format == "parquet":
-        schema = _parquet_schema(path)
-    else:  # what is translated, and languages, are text whatever a bad row holds
-        text = [*cfg.fields, *([cfg.lang_field] if cfg.lang_field else [])]
-        schema = _jsonl_schema(path, {**dict.fromkeys(text, pa.string()), **declared})
+    text = [*cfg.fields, *([cfg.lang_field] if cfg.lang_field else [])]  # text whatever a bad row holds
+    path, schema = _first_schema(cfg, {**dict.fromkeys(text, pa.string()), **declared})
     fields = {f.name: pa.field(f.name, f.type) for f in schema}  # metadata dropped; every column nullable
     fields.update({name: pa.field(name, dtype) for name, dtype in declared.items()})
     for name in cfg.fields:
@@ -180,25 +180,40 @@ def output_schema(cfg: TranslateTestConfig, columns: pa.Schema) -> pa.Schema:
     return pa.schema(fields + added, metadata={"corpusforge.schema": SCHEMA_ID})
 
 
-def _parquet_schema(path: str) -> pa.Schema:
-    with beam_open(path) as raw:
-        return pq.ParquetFile(raw).schema_arrow
+def _first_schema(cfg: TranslateTestConfig, known: dict[str, pa.DataType]) -> tuple[str, pa.Schema]:
+    """The first input file that gives a schema, and that schema. A file too damaged to give
+    one is passed over here (the run rejects it as ``corrupt_file``)."""
+    for path, _ in expand_patterns(cfg.inputs):
+        try:
+            if cfg.format == "parquet":
+                with beam_open(path) as raw:
+                    return path, pq.ParquetFile(raw).schema_arrow
+            return path, _jsonl_schema(path, known)
+        except Exception as exc:
+            if not (is_corrupt_data_error(exc) or (cfg.format == "parquet" and isinstance(exc, DAMAGED_ERRORS))):
+                raise
+            log.warning("%s: cannot take the columns from it (%s); trying the next input", path, exc)
+    raise ConfigError(f"inputs: no file gives the columns ({cfg.format}); all are damaged or hold no JSON object")
 
 
 def _jsonl_schema(path: str, known: dict[str, pa.DataType]) -> pa.Schema:
     """Columns in order of first appearance in the first ``SAMPLE_ROWS`` JSON objects, typed by
-    pyarrow unless their type is ``known``."""
+    pyarrow unless their type is ``known``; a file cut short gives the objects before the cut."""
     rows = []
-    with open_input(path, beam_open) as stream:
-        for line in read_lines(stream, 16 << 20):
-            if len(rows) == SAMPLE_ROWS:
-                break
-            try:
-                row = json.loads(line.text) if line.text else None
-            except ValueError:
-                continue
-            if isinstance(row, dict):
-                rows.append(row)
+    try:
+        with open_input(path, beam_open) as stream:
+            for line in read_lines(stream, 16 << 20):
+                if len(rows) == SAMPLE_ROWS:
+                    break
+                try:
+                    row = json.loads(line.text) if line.text else None
+                except ValueError:
+                    continue
+                if isinstance(row, dict):
+                    rows.append(row)
+    except Exception as exc:
+        if not (rows and is_corrupt_data_error(exc)):
+            raise
     if not rows:
         raise ConfigError(f"{path}: no JSON object in its first lines to take the columns from")
     names = list(dict.fromkeys(name for row in rows for name in row))
@@ -458,9 +473,10 @@ def load_config(path: str, overrides: list[str] | None = None) -> TranslateTestC
 def main(argv: list[str] | None = None) -> int:
     args, beam_args = job_arguments("corpusforge.pipelines.translate_test", __doc__, argv)
     cfg = load_config(args.config, args.set)
+    started = time.monotonic()
     with beam.Pipeline(options=PipelineOptions(beam_args or ["--runner=DirectRunner"])) as p:
         build(p, cfg)
-    return 0
+    return report_run(cfg.output, started)
 
 
 if __name__ == "__main__":

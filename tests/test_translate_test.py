@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -134,7 +135,28 @@ def test_parquet_eval_set_round_trips_and_writes_the_same_bytes_twice(model, tmp
     assert all((out / f).read_bytes() == (again / f).read_bytes() for f in files)
 
 
-def test_main_reads_a_yaml_config_with_paths_relative_to_it(model, tmp_path):
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_a_damaged_first_file_is_rejected_and_the_columns_come_from_the_next(model, tmp_path, fmt):
+    good = tmp_path / f"b.{fmt}"
+    if fmt == "jsonl":
+        damaged = tmp_path / "a.jsonl.gz"
+        damaged.write_bytes(gzip.compress((json.dumps(ROWS[1]) + "\n").encode())[:12])  # the gzip header, little more
+        good.write_text(json.dumps(ROWS[0]) + "\n", encoding="utf-8")
+    else:
+        damaged = tmp_path / "a.parquet"
+        pq.write_table(pa.Table.from_pylist([ROWS[0]]), good)
+        damaged.write_bytes(good.read_bytes()[:40])
+    cfg = config(model, [str(damaged), str(good)], tmp_path / "out", format=fmt)
+    cfg["translate"]["targets"] = ["fra_Latn"]
+    out = run(cfg)
+    (cut,) = rejected(out)
+    assert (cut["reason"], cut["file"]) == ("corrupt_file", str(damaged))
+    (row,) = translated(out)
+    assert (row["id"], row["label"], row["premise"]) == ("n1", 0, ROWS[0]["premise"])
+    assert json.loads((out / "_manifest.json").read_text(encoding="utf-8"))["balanced"]
+
+
+def test_main_reads_a_yaml_config_with_paths_relative_to_it(model, tmp_path, capsys):
     (tmp_path / "eval.jsonl").write_text(json.dumps(ROWS[0]) + "\n", encoding="utf-8")
     config_file = tmp_path / "translate_test.yaml"
     config_file.write_text(
@@ -142,6 +164,8 @@ def test_main_reads_a_yaml_config_with_paths_relative_to_it(model, tmp_path):
         encoding="utf-8",
     )
     assert translate_test.main([str(config_file), "--set", "translate.beam_size=1"]) == 0
+    summary = capsys.readouterr().out  # the counts per source, as `corpusforge run` prints them
+    assert re.search(r"^total +1 +0 +1 +0 +0 +yes$", summary, re.M), summary
     (row,) = translated(tmp_path / "out")
     assert (row["id"], row["hypothesis"], row["premise"], row["mt_src_lang"]) == ("n1", "A cat sat.", ROWS[0]["premise"], "eng_Latn")
     assert set(row["mt_score"]) == {"hypothesis"}
