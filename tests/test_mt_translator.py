@@ -270,6 +270,16 @@ def _has_cuda() -> bool:
         return False
 
 
+@pytest.mark.skipif(_has_cuda(), reason="needs a machine without a CUDA GPU")
+def test_cuda_without_a_gpu_says_what_the_worker_lacks(models):
+    translator = Ct2Translator(models["nllb"], device="cuda")  # cheap: nothing loads yet
+    with pytest.raises(RuntimeError, match=r"sees 0 CUDA device\(s\).*corpusforge\[gpu\].*device: auto"):
+        translator.setup()
+    auto = Ct2Translator(models["nllb"], device="auto", beam_size=1)
+    assert auto.translate(["A cat."], src_lang="eng_Latn", tgt_lang="fra_Latn")[0].text == "A cat."
+    assert auto.engine.device == "cpu"
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not _has_cuda(), reason="needs a CUDA GPU")
 @pytest.mark.parametrize("compute_type", ["float16", "int8_float16"])

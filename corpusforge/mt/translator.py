@@ -146,9 +146,21 @@ class Ct2Engine:
     ):
         import ctranslate2
 
-        self._translator = ctranslate2.Translator(
-            str(model_dir), device=device, compute_type=compute_type, inter_threads=inter_threads, intra_threads=intra_threads
-        )
+        try:
+            self._translator = ctranslate2.Translator(
+                str(model_dir), device=device, compute_type=compute_type, inter_threads=inter_threads, intra_threads=intra_threads
+            )
+        except (RuntimeError, OSError) as exc:
+            if device != "cuda":
+                raise
+            # CTranslate2's own message names a CUDA call ("driver version is insufficient"
+            # where there is no GPU at all); say what the worker needs instead.
+            raise RuntimeError(
+                f"cannot load {model_dir} on CUDA ({exc}); CTranslate2 sees "
+                f"{ctranslate2.get_cuda_device_count()} CUDA device(s) here. Its PyPI wheels need an NVIDIA "
+                "driver for CUDA 12 and the CUDA 12 cuBLAS and cuDNN 9 libraries (pip install 'corpusforge[gpu]'); "
+                "device: auto falls back to the CPU"
+            ) from exc
         self.batch_cap: int | None = None  # max_batch_size after an out-of-memory back-off
 
     @property
