@@ -27,6 +27,18 @@ def _counts(dataset: ds.Dataset, columns: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _listed(root: Path, name: str, output: dict, rows: int) -> str:
+    """An output that is not Parquet (the variants job's JSON lines), from the manifest's file
+    list (paths relative to the output directory): its row count and its first lines."""
+    files = output.get("files", [])
+    if not output.get("rows"):
+        return f"\n== {name}: no rows"
+    lines = [f"\n== {name}: {output['rows']:,} rows in {len(files)} file(s) ({output.get('schema')})", "  sample rows:"]
+    with open(root / files[0]["path"], encoding="utf-8") as f:
+        lines += [f"    {line.rstrip()[:300]}" for line, _ in zip(f, range(rows))]
+    return "\n".join(lines)
+
+
 def describe_output(output_dir: str, *, rows: int = 5) -> str:
     """Schema, counts per language and source, sample rows of each output, then the manifest summary."""
     root = Path(output_dir)
@@ -35,7 +47,7 @@ def describe_output(output_dir: str, *, rows: int = 5) -> str:
     for name in sorted(manifest.get("outputs", {})):
         dataset = _dataset(root / name)
         if dataset is None:
-            parts.append(f"\n== {name}: no rows")
+            parts.append(_listed(root, name, manifest["outputs"][name], rows))
             continue
         parts.append(f"\n== {name}: {dataset.count_rows():,} rows in {len(dataset.files)} file(s)")
         parts.append("  schema:\n" + "\n".join(f"    {f.name}: {f.type}" for f in dataset.schema))

@@ -16,6 +16,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from babel import Locale
 
 from corpusforge.config import ConfigError
+from corpusforge.inspection import describe_output
 from corpusforge.pipelines import codeswitch_variants
 from corpusforge.schemas import load_schema
 
@@ -110,6 +111,8 @@ def test_main_reads_a_yaml_config_with_paths_relative_to_it(tmp_path):
     (row,) = _variants(tmp_path / "out")
     hi = Locale.parse("hi").territories
     assert row["premise"] == f"{hi['IN']} and {hi['CN']} signed a treaty." and row["hypothesis"] == ROWS[0]["hypothesis"]
+    shown = describe_output(str(tmp_path / "out"))  # `corpusforge inspect` shows the JSON lines too
+    assert "== variants: 1 rows in 1 file(s) (codeswitch_variants.v1)" in shown and hi["IN"] in shown
     config.write_text("inputs: [eval.jsonl]\nfields: [premise]\noptions: {targets: [hin_Deva], variants: 2}\noutput: out\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="top level"):
         codeswitch_variants.main([str(config)])
