@@ -31,7 +31,6 @@ import json
 import os
 import posixpath
 import sys
-import time
 from dataclasses import asdict
 from typing import Any, Literal
 
@@ -40,7 +39,6 @@ import pydantic
 from apache_beam import pvalue
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
 
 from corpusforge.accounting import Tally
 from corpusforge.beam.read import ReadEvalRows
@@ -48,7 +46,7 @@ from corpusforge.beam.stages import COUNTS, REJECTED, SumTallies
 from corpusforge.beam.write import WriteManifest, WriteShards
 from corpusforge.codeswitch.dictionary import DictionarySwitchStage
 from corpusforge.codeswitch.switcher import EntitySwitchStage, SwitchStage, codeswitch_batch, codeswitch_record
-from corpusforge.cli import job_arguments, report_run
+from corpusforge.cli import run_job
 from corpusforge.config import ConfigError, construct, read_config_file, resolve_path, validate_config
 from corpusforge.io.base import as_id, meta_value, text_problem
 from corpusforge.io.parquet import ShardInfo, ShardMetadata
@@ -193,12 +191,7 @@ def load_config(path: str, overrides: list[str] | None = None) -> VariantsConfig
 
 
 def main(argv: list[str] | None = None) -> int:
-    args, beam_args = job_arguments("corpusforge.pipelines.codeswitch_variants", __doc__, argv)
-    cfg = load_config(args.config, args.set)
-    started = time.monotonic()
-    with beam.Pipeline(options=PipelineOptions(beam_args or ["--runner=DirectRunner"])) as p:
-        build(p, cfg)
-    return report_run(cfg.output, started)
+    return run_job("corpusforge.pipelines.codeswitch_variants", __doc__, argv, load_config=load_config, build=build)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,6 @@ import logging
 import os
 import posixpath
 import sys
-import time
 from typing import Any, Literal
 
 import apache_beam as beam
@@ -53,14 +52,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pydantic
 from apache_beam.ml.inference.base import PredictionResult, RunInference
-from apache_beam.options.pipeline_options import PipelineOptions
 
 from corpusforge.accounting import Tally
 from corpusforge.beam.mt import TranslateModelHandler
 from corpusforge.beam.read import ReadEvalRows, beam_open, expand_patterns
 from corpusforge.beam.stages import COUNTS, REJECTED, SumTallies, emit_split
 from corpusforge.beam.write import WriteManifest, WriteShards
-from corpusforge.cli import job_arguments, report_run
+from corpusforge.cli import run_job
 from corpusforge.config import ConfigError, construct, read_config_file, resolve_option_paths, resolve_path, validate_config
 from corpusforge.io.base import as_id, read_lines, text_problem
 from corpusforge.io.compression import is_corrupt_data_error, open_input
@@ -471,12 +469,7 @@ def load_config(path: str, overrides: list[str] | None = None) -> TranslateTestC
 
 
 def main(argv: list[str] | None = None) -> int:
-    args, beam_args = job_arguments("corpusforge.pipelines.translate_test", __doc__, argv)
-    cfg = load_config(args.config, args.set)
-    started = time.monotonic()
-    with beam.Pipeline(options=PipelineOptions(beam_args or ["--runner=DirectRunner"])) as p:
-        build(p, cfg)
-    return report_run(cfg.output, started)
+    return run_job("corpusforge.pipelines.translate_test", __doc__, argv, load_config=load_config, build=build)
 
 
 if __name__ == "__main__":
