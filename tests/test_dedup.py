@@ -45,8 +45,13 @@ def pair_rows() -> list[dict]:
         ("p2", "x", "Good morning", "शुभ प्रभात"),  # same source side, other target: kept
         ("p4", "x", "सुप्रभात", "Good morning"),  # swapped sides: kept
         ("p5", "x", "Good mor", "ningसुप्रभात"),  # same concatenation, other split: kept
+        ("p6", "x", "COVID-19", "COVID-19"),
+        ("p7", "x", "COVID-19", "COVID-19"),  # the same pair into another language: kept
     ]
-    return [{"id": i, "source": s, "src_text": a, "tgt_text": b, "origin": "corpus"} for i, s, a, b in pairs]
+    langs = {"p6": "fra_Latn", "p7": "deu_Latn"}
+    return [
+        {"id": i, "source": s, "src_text": a, "tgt_text": b, "tgt_lang": langs.get(i), "origin": "corpus"} for i, s, a, b in pairs
+    ]
 
 
 def batches_of(rows: list[dict], schema: pa.Schema, sizes: list[int]) -> list[pa.RecordBatch]:
@@ -104,9 +109,9 @@ def test_none_scope_keeps_everything():
     assert rows == segment_rows() and tally == Tally()
 
 
-def test_bitext_pairs_are_duplicates_only_when_both_sides_match():
-    rows, tally = in_memory(batches_of(pair_rows(), BITEXT, [2, 3]), "bitext", "global")
-    assert ids(rows) == ["p1", "p2", "p4", "p5"]
+def test_bitext_pairs_are_duplicates_only_when_both_sides_and_languages_match():
+    rows, tally = in_memory(batches_of(pair_rows(), BITEXT, [2, 5]), "bitext", "global")
+    assert ids(rows) == ["p1", "p2", "p4", "p5", "p6", "p7"]
     assert tally == Tally({("dedup", "x", "duplicate"): 1})
 
 
@@ -153,10 +158,10 @@ def test_beam_matches_in_memory_whatever_the_order_and_batching():
 @pytest.mark.slow
 def test_beam_bitext_in_source_scope():
     rows = pair_rows()
-    expected_rows, expected_tally = in_memory(batches_of(rows, BITEXT, [5]), "bitext", "source")
-    assert ids(expected_rows) == ["p1", "p2", "p3", "p4", "p5"] and expected_tally == Tally()
+    expected_rows, expected_tally = in_memory(batches_of(rows, BITEXT, [7]), "bitext", "source")
+    assert ids(expected_rows) == ["p1", "p2", "p3", "p4", "p5", "p6", "p7"] and expected_tally == Tally()
     run_beam(
-        batches_of(rows[::-1], BITEXT, [1, 4]), "bitext", "source",
+        batches_of(rows[::-1], BITEXT, [1, 6]), "bitext", "source",
         batch_size=3, expected_rows=expected_rows, expected_tally=Tally(), schema=BITEXT,
     )
 

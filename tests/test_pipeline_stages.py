@@ -124,10 +124,14 @@ def test_translation_derives_bitext_from_segments(tmp_path):
     texts = [r.strip() for r in (Path(__file__).parents[1] / "corpusforge" / "data" / "demo" / "news_hi.txt").read_text(encoding="utf-8").splitlines() if r.strip()]
     model = build_model(tmp_path / "model", texts * 3, languages=("hin_Deva", "eng_Latn", "fra_Latn"))
     stages = [{"normalize": {}}, {"translate": {"model": str(model), "targets": ["eng_Latn", "fra_Latn"]}}]
-    out, manifest = run(tmp_path, stages, MONO[:1], dedup="none")  # the copy model's pairs repeat across targets
+    out, manifest = run(tmp_path, stages, MONO[:1])  # the copy model's pairs differ only in their target language
     segments = rows(out / "segment")
     mt = [r for r in rows(out / "bitext") if r["origin"] == "mt"]
-    assert len(mt) == 2 * len(segments) == manifest["sources"]["news_hi"]["created"]
+    counts = manifest["sources"]["news_hi"]
+    assert len(mt) == 2 * len(segments) and counts["created"] == 2 * counts["read"]
+    repeated_segments = counts["read"] - counts["rejected"] - len(segments)
+    assert repeated_segments > 0 and counts["created"] - len(mt) == 2 * repeated_segments  # a repeated segment's pairs go too
+    assert counts["duplicates"] == repeated_segments + counts["created"] - len(mt)
     assert {r["tgt_lang"] for r in mt} == {"eng_Latn", "fra_Latn"}
     by_id = {r["id"]: r for r in segments}
     assert all(r["src_text"] == by_id[r["source_id"]]["text"] and r["mt_model"] for r in mt)

@@ -25,7 +25,9 @@ DUPLICATE = "duplicate"
 KEY_BYTES = 16
 # 0xFF never occurs in UTF-8, so joining parts with it cannot make two different rows collide.
 _SEPARATOR = b"\xff"
-_TEXT_COLUMNS = {"segment": ("text",), "bitext": ("src_text", "tgt_text"), "codeswitch": ("text",)}
+# What makes two rows the same record. A pair's languages belong to it: "COVID-19" -> "COVID-19"
+# into French and into German are two training pairs, not one.
+_TEXT_COLUMNS = {"segment": ("text",), "bitext": ("src_lang", "src_text", "tgt_lang", "tgt_text"), "codeswitch": ("text",)}
 
 
 def validate_options(kind: str, scope: str) -> None:
@@ -37,8 +39,9 @@ def validate_options(kind: str, scope: str) -> None:
 
 
 def dedup_keys(batch: pa.RecordBatch, *, kind: Kind, scope: Scope) -> list[bytes]:
-    """One 16-byte key per row: blake2b of the text (bitext: source and target sides, in that
-    order), prefixed by the ``source`` name when ``scope="source"``. Scope ``none`` has no keys."""
+    """One 16-byte key per row: blake2b of the text (bitext: source language and text, then
+    target language and text; a missing language counts as ""), prefixed by the ``source``
+    name when ``scope="source"``. Scope ``none`` has no keys."""
     validate_options(kind, scope)
     if scope == "none":
         raise ValueError("dedup scope 'none' keeps every row: there is nothing to key")
