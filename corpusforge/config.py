@@ -136,6 +136,10 @@ class RecipeSpec(_Strict):
     inputs: list[InputSpec] = pydantic.Field(min_length=1)
     stages: list[dict[str, dict[str, Any] | None]] = [{"normalize": {}}]
     dedup: DedupSpec = DedupSpec()
+    # Reshuffle record batches after reading, so that the stages of a few large files run on
+    # every worker (Dataflow, Flink); costs one shuffle of the data, and on the local runner
+    # holds the whole input in memory. The output does not change.
+    rebalance: bool = False
     output: OutputSpec
 
 
@@ -210,8 +214,10 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     return data
 
 
-# Where output goes is not part of what a recipe does: the same work written elsewhere hashes the same.
+# Where output goes, and how work is spread, is not part of what a recipe does: the same work
+# written elsewhere hashes the same.
 _UNHASHED_OUTPUT_KEYS = ("path", "overwrite")
+_UNHASHED_KEYS = ("rebalance",)
 
 
 def recipe_hash(data: dict) -> str:
@@ -219,6 +225,8 @@ def recipe_hash(data: dict) -> str:
     content = copy.deepcopy(data)
     for key in _UNHASHED_OUTPUT_KEYS:
         (content.get("output") or {}).pop(key, None)
+    for key in _UNHASHED_KEYS:
+        content.pop(key, None)
     return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 

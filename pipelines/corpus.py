@@ -96,7 +96,8 @@ class _Run:
             read = self.p | f"Read[{kind}]" >> ReadInputs(inputs)
             self.rejected.append(read.rejected)
             self.tallies.append(read.counts)
-            joining.insert(0, (-1, read.kept))
+            kept = read.kept | f"Rebalance[{kind}]" >> beam.Reshuffle() if recipe.spec.rebalance else read.kept
+            joining.insert(0, (-1, kept))
         if not joining:
             return
         records, deduplicated = None, False

@@ -138,9 +138,14 @@ def test_two_runs_give_identical_shards(demo, tmp_path):
 def test_multiprocessing_and_portable_runners_agree(demo, tmp_path):
     output, _ = demo
     multi, portable = tmp_path / "multi", tmp_path / "portable"
-    run_demo(multi, "--runner=DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2")
+    # rebalance: records reshuffled after reading, over two worker processes; nothing changes,
+    # the recipe hash in every shard included
+    multi_manifest = run_demo(
+        multi, "--runner=DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2", overrides=["rebalance=true"]
+    )
     run_demo(portable, "--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=LOOPBACK")
     assert shard_bytes(multi) == shard_bytes(output) == shard_bytes(portable)
+    assert multi_manifest["balanced"] and multi_manifest["config"]["rebalance"] is True
 
 
 def test_hive_partitions_by_language(tmp_path):
