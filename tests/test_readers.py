@@ -15,6 +15,7 @@ import zlib
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 import zstandard
@@ -597,6 +598,18 @@ def test_parquet_invalid_utf8_rows_are_rejected(tmp_path):
     assert previews[2] == "bad \\xff end"
     assert "'note'" in {r["offset"]: r["detail"] for r in rejected.to_pylist()}[6]
     assert kept.num_rows + rejected.num_rows == len(text)
+
+
+def test_parquet_invalid_utf8_inside_a_nested_column_rejects_only_its_row(tmp_path):
+    path = str(tmp_path / "nested.parquet")
+    bytes_lists = pa.array([[b"ok", b"fine"], [b"ok", b"\xff\xfe"], None, [b"\xe0\xa4"], [b"last"]], type=pa.list_(pa.binary()))
+    tags = pa.ListArray.from_arrays(bytes_lists.offsets, bytes_lists.values.view(pa.string()), mask=pc.is_null(bytes_lists))
+    people = pa.StructArray.from_arrays([tags], names=["tags"])  # deeper: struct<list<string>>
+    pq.write_table(pa.table({"text": [f"row {i}" for i in range(1, 6)], "tags": tags, "people": people}), path)
+    kept, rejected, _ = read_all(ParquetReader(lang="en"), path)
+    assert reasons_by_offset(rejected) == {2: "invalid_utf8", 4: "invalid_utf8"}
+    assert kept.column("text").to_pylist() == ["row 1", "row 3", "row 5"]
+    assert "'tags'" in rejected.column("detail")[0].as_py()
 
 
 def test_parallel_parquet_missing_column_and_invalid_utf8(tmp_path):

@@ -167,24 +167,46 @@ def damaged_file(path: str, position: int, exc: Exception) -> FileRejected:
 
 def valid_utf8(batch: pa.RecordBatch, problems: Problems) -> pa.RecordBatch:
     """``batch`` with string values that are not valid UTF-8 made null (so Arrow's string
-    kernels never see them) and their rows noted as ``invalid_utf8``.
+    kernels never see them) and their rows noted as ``invalid_utf8``; in a nested column
+    (lists, structs, maps of strings) the row's whole value is made null.
 
     Arrow checks a whole column's UTF-8 in C; values are decoded one by one in Python only in
     a column that fails that check.
     """
     columns = []
     for name, column in zip(batch.schema.names, batch.columns):
-        if _is_text(column.type):
+        if _holds_text(column.type):
             if pa.types.is_dictionary(column.type):
                 column = column.dictionary_decode()
             try:
                 column.validate(full=True)
             except pa.ArrowInvalid:
-                valid = pa.array([_decodes(value) for value in column.cast(pa.binary()).to_pylist()])
+                if _is_text(column.type):
+                    valid = pa.array([_decodes(value) for value in column.cast(pa.binary()).to_pylist()])
+                else:  # a slice keeps the whole child array, so decode row by row
+                    valid = pa.array([_row_decodes(column, i) for i in range(len(column))])
                 _note(problems, pc.invert(valid), "invalid_utf8", f"column {name!r} is not valid UTF-8")
-                column = pc.if_else(valid, column, pa.scalar(None, column.type))
+                column = pc.if_else(valid, column, pa.nulls(len(column), column.type))
         columns.append(column)
     return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
+def _holds_text(dtype: pa.DataType) -> bool:
+    """Whether values of ``dtype`` are or contain strings (at any depth)."""
+    if pa.types.is_dictionary(dtype):
+        dtype = dtype.value_type
+    if _is_text(dtype):
+        return True
+    return any(_holds_text(dtype.field(i).type) for i in range(dtype.num_fields))
+
+
+def _row_decodes(column: pa.Array, i: int) -> bool:
+    """Whether row ``i`` of a nested column converts to Python (all its strings decode)."""
+    try:
+        column.slice(i, 1).to_pylist()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decodes(value: bytes | None) -> bool:
