@@ -6,6 +6,8 @@ Outputs under ``output``:
 - ``variants/part-*.jsonl``: one JSON object per (row, variant): the row's fields with the chosen
   fields switched, plus ``cs_variant``, ``cs_row_id`` (the row's id), ``cs_spans`` (per field,
   spans in code points of the switched field) and ``cs_provenance`` (method, stage settings).
+  Written under ``variants/.tmp-<uuid>/`` and moved into place at the end, replacing the files
+  an earlier run left (as the Parquet outputs replace their shards).
 - ``codeswitch/``: ``codeswitch.v1`` Parquet, one record per switched field and variant
   (``source_id`` = ``<row id>:<field>``; meta keeps the row's other fields as ``row.<name>``).
 - ``rejected/``: ``rejected.v1`` Parquet for input rows that cannot be used: lines that are not
@@ -31,6 +33,7 @@ import json
 import os
 import posixpath
 import sys
+import uuid
 from dataclasses import asdict
 from typing import Any, Literal
 
@@ -43,7 +46,7 @@ from apache_beam.io.filesystems import FileSystems
 from corpusforge.accounting import Tally
 from corpusforge.beam.read import ReadEvalRows
 from corpusforge.beam.stages import COUNTS, REJECTED, SumTallies
-from corpusforge.beam.write import WriteManifest, WriteShards
+from corpusforge.beam.write import WriteManifest, WriteShards, matching
 from corpusforge.codeswitch.dictionary import DictionarySwitchStage
 from corpusforge.codeswitch.switcher import EntitySwitchStage, SwitchStage, codeswitch_batch, codeswitch_record
 from corpusforge.cli import run_job
@@ -146,6 +149,22 @@ def _lines_file(path: str, source: str) -> ShardInfo:
     )  # fmt: skip
 
 
+def _publish_lines(_written: list, temp_dir: str, out_dir: str, source: str) -> list[ShardInfo]:
+    """Move this run's JSON-line files into ``out_dir``, replacing an earlier run's, and
+    describe them. All of ``temp_dir``'s part files are this run's, whichever attempt of Beam's
+    finalising step named them (a retried one names only the files it renamed itself)."""
+    written = sorted(matching([FileSystems.join(temp_dir, "part-*.jsonl")]))
+    stale = matching([FileSystems.join(out_dir, "part-*.jsonl")])
+    if stale:
+        FileSystems.delete(stale)
+    final = [FileSystems.join(out_dir, posixpath.basename(path)) for path in written]
+    if written:
+        FileSystems.rename(written, final)
+    if FileSystems.exists(temp_dir):
+        FileSystems.delete([temp_dir])  # with whatever a retried write left
+    return [_lines_file(path, source) for path in final]
+
+
 def build(p: beam.Pipeline, cfg: VariantsConfig | dict) -> None:
     """Add the variants job for ``cfg`` to ``p``; the config and the stage are checked first."""
     if isinstance(cfg, dict):
@@ -158,12 +177,15 @@ def build(p: beam.Pipeline, cfg: VariantsConfig | dict) -> None:
     models = {stage.name: switched_from} if switched_from else {}
     rows = p | "Read" >> ReadEvalRows(cfg.inputs, fmt=cfg.format, source=cfg.name, kind="codeswitch")
     variants = rows.rows | "SpreadRows" >> beam.Reshuffle() | "Switch" >> beam.ParDo(_VariantsFn(stage, cfg)).with_outputs(REJECTED, COUNTS, "records", main="lines")
+    lines_dir = posixpath.join(cfg.output, "variants")
+    temp_dir = posixpath.join(lines_dir, f".tmp-{uuid.uuid4().hex}")  # drawn when the pipeline is built
     outputs = {
         "variants": variants.lines
         | "WriteVariants" >> beam.io.WriteToText(
-            posixpath.join(cfg.output, "variants", "part"), file_name_suffix=".jsonl", shard_name_template="-SSSSS-of-NNNNN"
+            posixpath.join(temp_dir, "part"), file_name_suffix=".jsonl", shard_name_template="-SSSSS-of-NNNNN"
         )
-        | "CountLines" >> beam.Map(_lines_file, cfg.name)
+        | "GatherVariants" >> beam.combiners.ToList()
+        | "PublishVariants" >> beam.FlatMap(_publish_lines, temp_dir, lines_dir, cfg.name)
     }
     for kind, pcoll in (("codeswitch", variants.records), ("rejected", (rows.rejected, variants[REJECTED]) | "GatherRejected" >> beam.Flatten())):
         outputs[kind] = pcoll | f"Write[{kind}]" >> WriteShards(

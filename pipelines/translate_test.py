@@ -62,7 +62,7 @@ from corpusforge.cli import run_job
 from corpusforge.config import ConfigError, construct, read_config_file, resolve_option_paths, resolve_path, validate_config
 from corpusforge.io.base import as_id, read_lines, text_problem
 from corpusforge.io.compression import is_corrupt_data_error, open_input
-from corpusforge.io.parquet_in import DAMAGED_ERRORS
+from corpusforge.io.parquet_in import is_damaged_parquet
 from corpusforge.io.parquet import ShardMetadata
 from corpusforge.records import Rejections, Split, stable_id
 from corpusforge.schemas import SchemaError, load_schema, parse_type, schema_id
@@ -180,23 +180,29 @@ def output_schema(cfg: TranslateTestConfig, columns: pa.Schema) -> pa.Schema:
 
 def _first_schema(cfg: TranslateTestConfig, known: dict[str, pa.DataType]) -> tuple[str, pa.Schema]:
     """The first input file that gives a schema, and that schema. A file too damaged to give
-    one is passed over here (the run rejects it as ``corrupt_file``)."""
+    one (the run rejects it as ``corrupt_file``), or a JSONL file with no JSON object in its
+    first lines (an empty shard), is passed over."""
     for path, _ in expand_patterns(cfg.inputs):
         try:
             if cfg.format == "parquet":
                 with beam_open(path) as raw:
                     return path, pq.ParquetFile(raw).schema_arrow
-            return path, _jsonl_schema(path, known)
+            schema = _jsonl_schema(path, known)
         except Exception as exc:
-            if not (is_corrupt_data_error(exc) or (cfg.format == "parquet" and isinstance(exc, DAMAGED_ERRORS))):
+            if not (is_corrupt_data_error(exc) or (cfg.format == "parquet" and is_damaged_parquet(exc))):
                 raise
             log.warning("%s: cannot take the columns from it (%s); trying the next input", path, exc)
+            continue
+        if schema is not None:
+            return path, schema
+        log.info("%s: no JSON object in its first lines to take the columns from; trying the next input", path)
     raise ConfigError(f"inputs: no file gives the columns ({cfg.format}); all are damaged or hold no JSON object")
 
 
-def _jsonl_schema(path: str, known: dict[str, pa.DataType]) -> pa.Schema:
+def _jsonl_schema(path: str, known: dict[str, pa.DataType]) -> pa.Schema | None:
     """Columns in order of first appearance in the first ``SAMPLE_ROWS`` JSON objects, typed by
-    pyarrow unless their type is ``known``; a file cut short gives the objects before the cut."""
+    pyarrow unless their type is ``known``; a file cut short gives the objects before the cut;
+    None when there is no object to take them from."""
     rows = []
     try:
         with open_input(path, beam_open) as stream:
@@ -213,7 +219,7 @@ def _jsonl_schema(path: str, known: dict[str, pa.DataType]) -> pa.Schema:
         if not (rows and is_corrupt_data_error(exc)):
             raise
     if not rows:
-        raise ConfigError(f"{path}: no JSON object in its first lines to take the columns from")
+        return None
     names = list(dict.fromkeys(name for row in rows for name in row))
     fields = []
     for name in names:

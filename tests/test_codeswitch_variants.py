@@ -126,7 +126,11 @@ def test_manifest_balances_and_matches_the_files_written(tmp_path):
     more = "".join(json.dumps({**ROWS[i % 3], "id": f"g{i}", "note": f"filler {i} " * 200}) + "\n" for i in range(300)).encode()
     packed = gzip.compress(more)
     (tmp_path / "more.jsonl.gz").write_bytes(packed[: len(packed) // 2])  # a download cut short
-    out = _run(tmp_path, _config(tmp_path, [str(data), str(tmp_path / "more.jsonl.gz")], "jsonl"))
+    cfg = _config(tmp_path, [str(data), str(tmp_path / "more.jsonl.gz")], "jsonl")
+    stale = Path(cfg["output"]) / "variants" / "part-00007-of-00009.jsonl"  # an earlier run's, other shard count
+    stale.parent.mkdir(parents=True)
+    stale.write_text('{"cs_row_id": "old"}\n', encoding="utf-8")
+    out = _run(tmp_path, cfg)
 
     manifest = json.loads((out / "_manifest.json").read_text(encoding="utf-8"))
     variant_files = sorted((out / "variants").glob("part-*.jsonl"))
@@ -150,3 +154,4 @@ def test_manifest_balances_and_matches_the_files_written(tmp_path):
     assert (outputs["variants"]["rows"], outputs["codeswitch"]["rows"], outputs["rejected"]["rows"]) == (len(variant_lines), records, len(rejected))
     assert [f["path"] for f in outputs["variants"]["files"]] == [str(p.relative_to(out)) for p in variant_files]
     assert outputs["variants"]["bytes"] == sum(p.stat().st_size for p in variant_files)
+    assert not stale.exists() and sorted(p.name for p in (out / "variants").iterdir()) == [p.name for p in variant_files]  # no temp dir left

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import json
 import logging
 import lzma
@@ -578,6 +579,28 @@ def test_parquet_damaged_pages_keep_the_rows_before(tmp_path):
     assert row["reason"] == "corrupt_file" and row["offset"] == kept.num_rows + 1
     assert 0 < kept.num_rows < len(texts)
     assert kept.column("text").to_pylist() == texts[: kept.num_rows]
+
+
+@pytest.mark.parametrize("failure", [ConnectionResetError(104, "Connection reset by peer"), OSError(5, "Input/output error")])
+def test_parquet_read_failure_is_not_blamed_on_the_file(tmp_path, failure):
+    # A network or disk failure is the runner's to retry or report: never a corrupt_file row
+    # that would silently drop the rest of a good file.
+    path = tmp_path / "good.parquet"
+    write_parquet_lines(path, 5000)
+
+    class Failing(io.FileIO):
+        reads = 0
+
+        def read(self, size=-1):
+            Failing.reads += 1
+            if Failing.reads == 2:
+                raise failure
+            return super().read(size)
+
+        readall = read
+
+    with pytest.raises(type(failure)):
+        read_all(ParquetReader(lang="en"), str(path), opener=lambda p: Failing(p, "rb"))
 
 
 def string_array(values: list[bytes | None]) -> pa.Array:

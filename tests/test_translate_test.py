@@ -156,6 +156,20 @@ def test_a_damaged_first_file_is_rejected_and_the_columns_come_from_the_next(mod
     assert json.loads((out / "_manifest.json").read_text(encoding="utf-8"))["balanced"]
 
 
+def test_columns_come_from_the_first_file_with_a_json_object(model, tmp_path):
+    (tmp_path / "part-0.jsonl").write_text("", encoding="utf-8")  # an empty shard
+    (tmp_path / "part-1.jsonl").write_text("not json\n" + json.dumps(ROWS[0]) + "\n", encoding="utf-8")
+    cfg = config(model, [str(tmp_path / "part-*.jsonl")], tmp_path / "out")
+    cfg["translate"]["targets"] = ["fra_Latn"]
+    out = run(cfg)
+    (row,) = translated(out)
+    assert (row["id"], row["label"]) == ("n1", 0)
+    assert [r["reason"] for r in rejected(out)] == ["invalid_json"]
+    (tmp_path / "part-1.jsonl").write_text("[1, 2]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="no file gives the columns"):
+        translate_test.build(beam.Pipeline(), cfg)
+
+
 def test_main_reads_a_yaml_config_with_paths_relative_to_it(model, tmp_path, capsys):
     (tmp_path / "eval.jsonl").write_text(json.dumps(ROWS[0]) + "\n", encoding="utf-8")
     config_file = tmp_path / "translate_test.yaml"

@@ -18,7 +18,7 @@ from corpusforge.beam.stages import COUNTS, REJECTED, emit_split
 from corpusforge.io.base import as_file_rejection, read_lines
 from corpusforge.io.compression import open_input
 from corpusforge.io.jsonl import parse_object
-from corpusforge.io.parquet_in import DAMAGED_ERRORS, damaged_file, rows_per_batch, valid_utf8
+from corpusforge.io.parquet_in import raise_if_damaged, rows_per_batch, valid_utf8
 from corpusforge.io.readers import Reader
 from corpusforge.records import Rejections, Split, stable_id
 
@@ -172,15 +172,15 @@ def _parquet_rows(path: str, rejections: _FileRejections) -> Iterator[tuple[int,
     with beam_open(path) as raw:
         try:
             parquet = pq.ParquetFile(raw)
-        except DAMAGED_ERRORS as exc:
-            raise damaged_file(path, 1, exc) from exc
+        except Exception as exc:
+            raise_if_damaged(path, 1, exc)
         position = 0
         batches = parquet.iter_batches(batch_size=rows_per_batch(parquet, EVAL_BATCH_BYTES))
         while True:
             try:
                 batch = next(batches, None)
-            except DAMAGED_ERRORS as exc:
-                raise damaged_file(path, position + 1, exc) from exc
+            except Exception as exc:
+                raise_if_damaged(path, position + 1, exc)
             if batch is None:
                 return
             problems: dict[int, tuple[str, str]] = {}

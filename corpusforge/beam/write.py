@@ -123,7 +123,8 @@ class _WriteGroupsFn(beam.DoFn):
         yield writer.close()
 
 
-def _matching(patterns: list[str]) -> list[str]:
+def matching(patterns: list[str]) -> list[str]:
+    """Paths of the files that match ``patterns``, on any Beam filesystem."""
     return [m.path for result in FileSystems.match(patterns) for m in result.metadata_list]
 
 
@@ -131,7 +132,7 @@ def _finalise(temp_shards: list[ShardInfo], temp_dir: str, output_dir: str):
     """Rename temporary shards to their final names, replacing the shards of an earlier write,
     then remove the temp dir (with any leftovers of retried bundles)."""
     renames = final_names(temp_shards, output_dir, join=FileSystems.join)
-    stale = _matching([FileSystems.join(output_dir, pattern) for pattern in SHARD_GLOBS])
+    stale = matching([FileSystems.join(output_dir, pattern) for pattern in SHARD_GLOBS])
     if stale:
         FileSystems.delete(stale)
     for folder in sorted({FileSystems.split(shard.path)[0] for _, shard in renames}):
@@ -139,7 +140,7 @@ def _finalise(temp_shards: list[ShardInfo], temp_dir: str, output_dir: str):
             FileSystems.mkdirs(folder)
     if renames:
         FileSystems.rename([temp for temp, _ in renames], [shard.path for _, shard in renames])
-    leftovers = _matching([FileSystems.join(temp_dir, "*")])
+    leftovers = matching([FileSystems.join(temp_dir, "*")])
     if leftovers:
         FileSystems.delete(leftovers)
     if FileSystems.exists(temp_dir):

@@ -4,7 +4,7 @@ per-row Python only for derived ids and for the rows it rejects."""
 from __future__ import annotations
 
 import abc
-from typing import Iterator
+from typing import Iterator, NoReturn
 
 import numpy as np
 import pyarrow as pa
@@ -27,8 +27,6 @@ from corpusforge.schemas import load_schema
 
 Problems = dict[int, tuple[str, str]]  # row index in the batch -> (reason, detail); first found wins
 _META_TYPE = pa.map_(pa.string(), pa.string())
-# What pyarrow raises on a truncated, empty or damaged Parquet file (bad footer, pages, thrift).
-DAMAGED_ERRORS = (pa.ArrowException, OSError)
 
 
 class _ParquetFormat(Reader):
@@ -45,8 +43,8 @@ class _ParquetFormat(Reader):
         with open_input(path, opener) as stream:
             try:
                 parquet = pq.ParquetFile(stream)
-            except DAMAGED_ERRORS as exc:
-                raise damaged_file(path, 1, exc) from exc
+            except Exception as exc:
+                raise_if_damaged(path, 1, exc)
             names = parquet.schema_arrow.names
             wanted = {role: column for role, column in self._columns.items() if column is not None}
             for column in wanted.values():
@@ -58,8 +56,8 @@ class _ParquetFormat(Reader):
             while True:
                 try:
                     batch = next(chunks, None)
-                except DAMAGED_ERRORS as exc:
-                    raise damaged_file(path, first, exc) from exc
+                except Exception as exc:
+                    raise_if_damaged(path, first, exc)
                 if batch is None:
                     return
                 yield self._chunk(batch, first, wanted, meta_names, batches)
@@ -160,9 +158,21 @@ class ParallelParquetReader(_ParquetFormat):
         }
 
 
-def damaged_file(path: str, position: int, exc: Exception) -> FileRejected:
-    """The ``corrupt_file`` rejection ending a Parquet file that pyarrow cannot read on."""
-    return FileRejected("corrupt_file", f"{path}: Parquet data truncated or damaged: {exc}", position=position)
+def is_damaged_parquet(exc: BaseException) -> bool:
+    """Whether ``exc`` is pyarrow saying a Parquet file is truncated, empty or damaged (footer,
+    pages, thrift, compressed data): an ArrowException, or Arrow's IOError status (a plain
+    OSError without an errno). A failure to read (connection reset, permission, a disk error
+    with its errno, Beam's I/O errors) is not the file's fault: it propagates, for the runner
+    to retry or report, instead of ending the file with a silent ``corrupt_file`` row."""
+    return isinstance(exc, pa.ArrowException) or (type(exc) is OSError and exc.errno is None)
+
+
+def raise_if_damaged(path: str, position: int, exc: Exception) -> NoReturn:
+    """Raise the ``corrupt_file`` rejection ending ``path`` at ``position`` when ``exc`` says
+    the file is damaged; else raise ``exc`` itself. Call it in an ``except`` block."""
+    if is_damaged_parquet(exc):
+        raise FileRejected("corrupt_file", f"{path}: Parquet data truncated or damaged: {exc}", position=position) from exc
+    raise exc
 
 
 def valid_utf8(batch: pa.RecordBatch, problems: Problems) -> pa.RecordBatch:

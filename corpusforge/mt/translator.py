@@ -188,7 +188,8 @@ class Ct2Engine:
             except RuntimeError as exc:
                 if "out of memory" not in str(exc) or size <= 1:
                     raise
-                self.batch_cap = size // 2
+                # never above a smaller size another call (thread, or process sharing the GPU) found
+                self.batch_cap = min(self.batch_cap or size, size // 2)
                 log.warning("%s; retrying with max_batch_size %d (was %d)", exc, self.batch_cap, size)
 
 
