@@ -8,7 +8,6 @@ import sys
 import time
 from importlib import resources
 from pathlib import Path
-from typing import Callable
 
 import yaml
 
@@ -44,21 +43,6 @@ def job_arguments(prog: str, description: str | None, argv: list[str] | None) ->
     args, beam_args = parser.parse_known_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
     return args, beam_args
-
-
-def run_job(prog: str, description: str | None, argv: list[str] | None, *, load_config: Callable, build: Callable) -> int:
-    """``main`` of a job module that writes a manifest (translate-test, variants): its config
-    from the command line, the job on the runner the Beam options name (DirectRunner by
-    default), then the counts; the exit status of :func:`report_run`."""
-    import apache_beam as beam
-    from apache_beam.options.pipeline_options import PipelineOptions
-
-    args, beam_args = job_arguments(prog, description, argv)
-    cfg = load_config(args.config, args.set)
-    started = time.monotonic()
-    with beam.Pipeline(options=PipelineOptions(beam_args or ["--runner=DirectRunner"])) as p:
-        build(p, cfg)
-    return report_run(cfg.output, started)
 
 
 def packaged(relative: str) -> str:

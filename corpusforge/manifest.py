@@ -165,6 +165,22 @@ def write_manifest(target: str | os.PathLike | BinaryIO, manifest: dict) -> None
     os.replace(temp, target)
 
 
+# Keys of a stage's describe() that name a model, lexicon or dictionary: what a shard's content
+# depends on beyond the recipe.
+MODEL_KEYS = ("model", "lexicon", "dictionary")
+
+
+def stage_models(described: list[dict]) -> dict[str, dict]:
+    """Per stage name, the models, lexicons and dictionaries its ``describe()`` names (for
+    shard metadata and the manifest); stages that name none are left out."""
+    models = {}
+    for stage in described:
+        named = {key: stage[key] for key in MODEL_KEYS if stage.get(key) is not None}
+        if named:
+            models[stage["name"]] = named
+    return models
+
+
 def load_manifest(output_dir: str | os.PathLike, opener: Callable[[str], BinaryIO] | None = None) -> dict:
     """The manifest a run wrote into ``output_dir``; ``opener`` reads other filesystems
     (``gs://``: Beam's, as the CLI passes)."""

@@ -44,22 +44,22 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from corpusforge.accounting import Tally
+from corpusforge.beam.jobs import run_job
 from corpusforge.beam.read import ReadEvalRows
 from corpusforge.beam.stages import COUNTS, REJECTED, SumTallies
 from corpusforge.beam.write import WriteManifest, WriteShards, matching
 from corpusforge.codeswitch.dictionary import DictionarySwitchStage
 from corpusforge.codeswitch.switcher import EntitySwitchStage, SwitchStage, codeswitch_batch, codeswitch_record
-from corpusforge.cli import run_job
 from corpusforge.config import ConfigError, construct, read_config_file, resolve_path, validate_config
 from corpusforge.io.base import as_id, meta_value, text_problem
 from corpusforge.io.parquet import ShardInfo, ShardMetadata
+from corpusforge.manifest import stage_models
 from corpusforge.records import Rejections, Split, stable_id
 from corpusforge.schemas import load_schema, schema_id
 
 STAGE = "codeswitch_variants"
 LINES_SCHEMA = "codeswitch_variants.v1"  # the layout of a variants JSON line (see above)
 STAGES = {"entity": EntitySwitchStage, "dictionary": DictionarySwitchStage}
-MODEL_KEYS = ("lexicon", "dictionary")  # keys of a stage's describe() that name what it switches from
 
 
 class VariantsConfig(pydantic.BaseModel):
@@ -171,10 +171,8 @@ def build(p: beam.Pipeline, cfg: VariantsConfig | dict) -> None:
         cfg = validate_config(VariantsConfig, cfg)
     stage = make_stage(cfg)
     digest = stable_id(json.dumps(cfg.model_dump(mode="json", exclude={"output"}), sort_keys=True))[:16]  # not where it writes
-    described = stage.describe()
-    stages = [described]
-    switched_from = {k: described[k] for k in MODEL_KEYS if described.get(k) is not None}
-    models = {stage.name: switched_from} if switched_from else {}
+    stages = [stage.describe()]
+    models = stage_models(stages)
     rows = p | "Read" >> ReadEvalRows(cfg.inputs, fmt=cfg.format, source=cfg.name, kind="codeswitch")
     variants = rows.rows | "SpreadRows" >> beam.Reshuffle() | "Switch" >> beam.ParDo(_VariantsFn(stage, cfg)).with_outputs(REJECTED, COUNTS, "records", main="lines")
     lines_dir = posixpath.join(cfg.output, "variants")

@@ -20,12 +20,12 @@ from corpusforge.beam.stages import ApplyStage, SumTallies
 from corpusforge.beam.write import WriteManifest, WriteShards
 from corpusforge.config import ConfigError, Recipe
 from corpusforge.io.parquet import ShardMetadata
+from corpusforge.manifest import stage_models
 from corpusforge.schemas import conform, extend, load_schema, schema_id
 from corpusforge.transforms.sampling import ByteBudgetSampler
 from corpusforge.transforms.translate import TranslateStage
 
 KINDS_IN_ORDER = ("segment", "bitext", "codeswitch")  # derived records flow from earlier kinds to later ones
-MODEL_KEYS = ("model", "lexicon")  # keys of a stage's describe() that name a model or lexicon
 
 
 def derive_fields(recipe: Recipe, kind: str) -> list:
@@ -53,12 +53,7 @@ class _Run:
         self.rejected, self.tallies, self.shards, self.sections = [], [], {}, {}
         self.derived = {kind: [] for kind in KINDS_IN_ORDER}
         self.stages = [s.describe() for s in recipe.stages]
-        # Model and lexicon ids per stage: what a shard's content depends on beyond the recipe.
-        self.models = {
-            d["name"]: {k: d[k] for k in MODEL_KEYS if d.get(k) is not None}
-            for d in self.stages
-            if any(d.get(k) is not None for k in MODEL_KEYS)
-        }
+        self.models = stage_models(self.stages)
 
     def metadata(self, kind: str) -> ShardMetadata:
         return ShardMetadata(

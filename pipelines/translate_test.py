@@ -54,16 +54,17 @@ import pydantic
 from apache_beam.ml.inference.base import PredictionResult, RunInference
 
 from corpusforge.accounting import Tally
+from corpusforge.beam.jobs import run_job
 from corpusforge.beam.mt import TranslateModelHandler
 from corpusforge.beam.read import ReadEvalRows, beam_open, expand_patterns
 from corpusforge.beam.stages import COUNTS, REJECTED, SumTallies, emit_split
 from corpusforge.beam.write import WriteManifest, WriteShards
-from corpusforge.cli import run_job
 from corpusforge.config import ConfigError, construct, read_config_file, resolve_option_paths, resolve_path, validate_config
 from corpusforge.io.base import as_id, read_lines, text_problem
 from corpusforge.io.compression import is_corrupt_data_error, open_input
 from corpusforge.io.parquet_in import is_damaged_parquet
 from corpusforge.io.parquet import ShardMetadata
+from corpusforge.manifest import stage_models
 from corpusforge.records import Rejections, Split, stable_id
 from corpusforge.schemas import SchemaError, load_schema, parse_type, schema_id
 from corpusforge.transforms.translate import TranslateStage
@@ -421,7 +422,7 @@ def build(p: beam.Pipeline, cfg: TranslateTestConfig | dict) -> None:
     schema = output_schema(cfg, columns)
     digest = stable_id(json.dumps(cfg.model_dump(mode="json", exclude={"output"}), sort_keys=True))[:16]  # not where it writes
     stages = [stage.describe()]
-    models = {stage.name: {"model": stage.translator.info.model_id}}
+    models = stage_models(stages)
     read = p | "Read" >> ReadEvalRows(cfg.inputs, fmt=cfg.format, source=cfg.name, kind=KIND)
     prepared = (
         read.rows
