@@ -228,13 +228,14 @@ def _babel_names(locale, category: str) -> dict[str, str]:
 def cldr_lexicon(*, languages: Collection[str] | None = None, categories: Collection[str] = CLDR_CATEGORIES) -> EntityLexicon:
     """Names of territories, languages, scripts, currencies and cities (time-zone exemplar
     cities) from Babel's CLDR data, one entity per CLDR key (``territory:IN``,
-    ``language:hi``, ``script:Deva``, ``currency:INR``, ``city:Asia/Calcutta``).
+    ``language:hi``, ``script:Deva``, ``currency:INR``, ``city:Asia/Kolkata``). Keys are CLDR
+    ids, which change between Babel releases (``Asia/Calcutta`` until Babel 2.18).
 
     ``languages`` (canonical or any code :func:`canonical` reads) limits the locales read; None
     reads all of Babel's locales (~1,000, about 1 s, ~900k names). Each canonical code takes
     its names from the first locale that maps to it, plain locales before regional ones (``hi``
     before ``hi_IN``; ``hi_Latn`` is its own code, ``hin_Latn``). English city names CLDR
-    leaves to the time-zone id are taken from it (``Asia/Calcutta`` -> Calcutta only when
+    leaves to the time-zone id are taken from it (``Asia/Kolkata`` -> Kolkata only when
     English CLDR gives no exemplar).
     """
     from babel import Locale
