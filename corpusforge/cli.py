@@ -1,119 +1,304 @@
-"""The ``corpusforge`` command: run a recipe, run the embedded demo, inspect an output."""
+"""The ``corpusforge`` command: run or validate a recipe, run the embedded demo, list the stages
+and readers a recipe may name, inspect an output. Nothing imports this module."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import logging
+import os
 import sys
+import tempfile
 import time
-from importlib import resources
-from pathlib import Path
-
-import yaml
+import traceback
+from typing import Iterator, TextIO
 
 from corpusforge import __version__
-from corpusforge.config import ConfigError, load_recipe
+from corpusforge.config import READERS, STAGES, ConfigError, Recipe, _load_class, load_recipe, options_of, summary_of
+from corpusforge.progress import format_bytes
+from corpusforge.runners import packaged, runner_args, runner_names
 
-RUNNER_HELP = "YAML file of Beam pipeline options (see configs/runners/); default: the local DirectRunner"
+__all__ = ["main", "packaged", "runner_args"]
 
-
-def runner_args(path: str | None) -> list[str]:
-    """Beam options from a runner file (``key: value`` -> ``--key=value``); lists repeat the flag."""
-    if path is None:
-        return ["--runner=DirectRunner"]
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"runner file {path} must be a mapping of Beam pipeline options")
-    args = []
-    for key, value in data.items():
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, bool):
-                args.append(f"--{key}" if item else f"--no_{key}")
-            else:
-                args.append(f"--{key}={item}")
-    return args
+RUNNER_HELP = f"runner file (YAML of Beam pipeline options) or the name of one the package installs: {', '.join(runner_names())}; default: the local DirectRunner"
+# Beam warns at import that an optional GCP client is missing; it concerns no local run.
+_NOISE = ("apitools not found",)
 
 
-def job_arguments(prog: str, description: str | None, argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
-    """Command line of a job module (``python -m corpusforge.pipelines.X CONFIG [--set k=v] [beam
-    options]``): its arguments and the Beam options it passes through; sets up logging."""
-    parser = argparse.ArgumentParser(prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config", help="the job's YAML config")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key (dotted path, YAML value)")
-    args, beam_args = parser.parse_known_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
-    return args, beam_args
+class _DropNoise(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(record.getMessage().startswith(text) for text in _NOISE)
 
 
-def packaged(relative: str) -> str:
-    return str(resources.files("corpusforge.configs") / relative)
+def setup_logging(verbose: bool, stream: TextIO) -> None:
+    """Our warnings (and with ``-v`` everything, Beam's INFO included) on ``stream``; Beam's
+    own warnings only with ``-v``: the run's summary says what a user needs."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"))
+    handler.addFilter(_DropNoise())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_corpusforge", False):
+            root.removeHandler(old)
+    handler._corpusforge = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    logging.getLogger("apache_beam").setLevel(logging.INFO if verbose else logging.ERROR)
+    logging.getLogger("corpusforge").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
-def _run(recipe_path: str, overrides: list[str], beam_args: list[str]) -> int:
+@contextlib.contextmanager
+def beam_output_to(log_path: str | None) -> Iterator[TextIO]:
+    """While a run goes, send file descriptor 2 (where Beam's worker processes write) to
+    ``log_path``; yields the stream our own messages go to (the real stderr). With None,
+    nothing is redirected."""
+    try:
+        real = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # a captured stream (tests, notebooks)
+        real = False
+    if log_path is None or not real:
+        yield sys.stderr
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    ours = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8", errors="replace")
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log, 2)
+    os.close(log)
+    try:
+        yield ours
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        ours.close()
+
+
+def input_sizes(recipe: Recipe) -> dict[str, int]:
+    """Bytes of every file the recipe's inputs match (compressed size for compressed files)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    sizes: dict[str, int] = {}
+    for spec in recipe.inputs:
+        for result in FileSystems.match(spec.patterns):
+            for meta in result.metadata_list:
+                sizes[meta.path] = meta.size_in_bytes
+    return sizes
+
+
+def _run(recipe: Recipe, beam_args: list[str], *, verbose: bool, progress: bool) -> int:
+    from corpusforge.beam.jobs import report_run
     from corpusforge.pipelines.corpus import prepare_output, run
+    from corpusforge.progress import PROGRESS_DIR_ENV, RunDisplay
 
-    recipe = load_recipe(recipe_path, overrides)
     prepare_output(recipe)
     print(f"corpusforge {__version__}: recipe {recipe.spec.name} ({recipe.recipe_hash}) -> {recipe.output_dir}", file=sys.stderr)
     started = time.monotonic()
-    run(recipe, beam_args)
-    return report_run(recipe.output_dir, started)
+    sizes = input_sizes(recipe) if progress else {}
+    log_path = None if verbose else tempfile.mkstemp(prefix="corpusforge-", suffix=".log")[1]
+    failed = True
+    previous = os.environ.get(PROGRESS_DIR_ENV)
+    try:
+        with tempfile.TemporaryDirectory(prefix="corpusforge-progress-") as board_dir, beam_output_to(log_path) as err:
+            setup_logging(verbose, err)
+            os.environ[PROGRESS_DIR_ENV] = board_dir
+            try:
+                with RunDisplay(board_dir, sizes, stream=err, enabled=progress):
+                    run(recipe, beam_args)
+                failed = False
+            except Exception as exc:  # a worker's error, re-raised by the runner: one line, the rest in the log
+                if verbose:
+                    raise
+                with open(log_path, "a", encoding="utf-8") as log:
+                    traceback.print_exc(file=log)
+                print(f"corpusforge: {_failure(exc, recipe)}", file=err)
+                print(f"full log: {log_path}", file=err)
+                return 1
+    finally:
+        if previous is None:
+            os.environ.pop(PROGRESS_DIR_ENV, None)
+        else:
+            os.environ[PROGRESS_DIR_ENV] = previous
+        if log_path and not failed:
+            os.unlink(log_path)
+        setup_logging(verbose, sys.stderr)
+    return report_run(recipe.output_dir, started, max_rejected_fraction=recipe.spec.max_rejected_fraction)
 
 
-def report_run(output_dir: str, started: float) -> int:
-    """Print a finished job's counts per source from its manifest; the exit status: 1 when
-    the manifest does not balance (rows unaccounted for), else 0."""
-    from corpusforge.beam.read import beam_open
-    from corpusforge.manifest import load_manifest, summary_table
+def _failure(exc: BaseException, recipe: Recipe) -> str:
+    """One line for a failed run: a full disk says so, anything else its last message line."""
+    text = str(exc).strip()
+    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left on device" in text:
+        return f"the disk is full (writing under {recipe.output_dir}): free space or choose another output.path"
+    lines = text.splitlines()
+    return f"the run failed: {type(exc).__name__}: {lines[-1] if lines else ''}"
 
-    manifest = load_manifest(output_dir, beam_open)  # gs:// too
-    print(summary_table(manifest))
-    print(f"\nwrote {output_dir} in {time.monotonic() - started:.1f} s; manifest: {output_dir}/_manifest.json")
-    if not manifest["balanced"]:
-        print("ERROR: the manifest does not balance (read + created != written + rejected + duplicates)", file=sys.stderr)
-        return 1
-    return 0
+
+def _overrides(args) -> list[str]:
+    return [*(["output.path=" + args.output] if getattr(args, "output", None) else []), *args.set]
+
+
+def _beam_args(args, beam_args: list[str]) -> list[str]:
+    return runner_args(args.runner_config) + beam_args
 
 
 def cmd_run(args, beam_args) -> int:
-    return _run(args.recipe, args.set, runner_args(args.runner_config) + beam_args)
+    recipe = load_recipe(args.recipe, _overrides(args))
+    options = _beam_args(args, beam_args)
+    if args.dry_run:
+        print(describe_plan(recipe, options))
+        return 0
+    return _run(recipe, options, verbose=args.verbose, progress=not args.no_progress)
+
+
+def cmd_validate(args, beam_args) -> int:
+    recipe = load_recipe(args.recipe, _overrides(args))
+    print(describe_plan(recipe, _beam_args(args, beam_args)))
+    return 0
 
 
 def cmd_demo(args, beam_args) -> int:
     overrides = [f"output.path={args.output}", "output.overwrite=true", *args.set]
-    return _run(packaged("recipes/demo.yaml"), overrides, runner_args(args.runner_config) + beam_args)
+    recipe = load_recipe(packaged("recipes/demo.yaml"), overrides)
+    return _run(recipe, _beam_args(args, beam_args), verbose=args.verbose, progress=not args.no_progress)
 
 
 def cmd_inspect(args, beam_args) -> int:
     from corpusforge.inspection import describe_output
+    from corpusforge.manifest import MANIFEST_NAME
 
+    if not os.path.isdir(args.output_dir):
+        raise ConfigError(f"inspect {args.output_dir}: no such directory")
+    if not os.path.isfile(os.path.join(args.output_dir, MANIFEST_NAME)):
+        raise ConfigError(f"inspect {args.output_dir}: not a corpusforge output (it has no {MANIFEST_NAME}; a run writes one when it ends)")
     print(describe_output(args.output_dir, rows=args.rows))
     return 0
 
 
+def cmd_stages(args, beam_args) -> int:
+    print(describe_components(args.name))
+    return 0
+
+
+def describe_components(name: str | None = None) -> str:
+    """Every stage and reader a recipe may name, with its options (type, default, doc), read
+    from the same constructors the recipe validator checks against."""
+    entries = [(f"stage {n}", spec, f"stages: [{{{n}: {{...}}}}]") for n, spec in STAGES.items()]
+    entries += [(f"reader {fmt} ({kind})", spec, f"inputs: [{{format: {fmt}, kind: {kind}, options: {{...}}}}]") for (fmt, kind), spec in READERS.items()]
+    if name is not None:
+        chosen = [e for e in entries if e[0].split(" ")[1] == name]
+        if not chosen:
+            names = sorted({e[0].split(" ")[1] for e in entries})
+            raise ConfigError(f"stages {name}: no stage or reader format of that name; names: {', '.join(names)}")
+        entries = chosen
+    blocks = []
+    for title, spec, usage in entries:
+        cls = _load_class(spec)
+        lines = [f"{title}  ({usage})", f"  {summary_of(cls)}"]
+        for option in options_of(cls):
+            default = "required" if option.default is None else f"default {option.default}"
+            lines.append(f"  - {option.name}: {option.type}, {default}")
+            if option.doc and name is not None:
+                lines.append(f"      {option.doc}")
+        blocks.append("\n".join(lines))
+    hint = "" if name else "\n\n`corpusforge stages NAME` adds each option's documentation."
+    return "\n\n".join(blocks) + hint
+
+
+def describe_plan(recipe: Recipe, beam_args: list[str]) -> str:
+    """What a run of ``recipe`` would do: inputs and the files they match, the stages per
+    record kind, the output layout and the runner; nothing is read or written."""
+    from corpusforge.pipelines.corpus import KINDS_IN_ORDER
+
+    sizes = input_sizes(recipe)
+    lines = [f"recipe {recipe.spec.name} ({recipe.recipe_hash}): valid", "", "inputs:"]
+    for spec in recipe.inputs:
+        files = [path for path in sizes if any(_matches(path, p) for p in spec.patterns)]
+        total = sum(sizes[f] for f in files)
+        lines.append(f"  {spec.name}: {spec.spec.format} -> {spec.kind}, {len(files)} file(s), {format_bytes(total)}")
+        lines += [f"    {f}" for f in files[:5]] + ([f"    ... {len(files) - 5} more"] if len(files) > 5 else [])
+    lines.append("")
+    lines.append("stages:")
+    for kind in KINDS_IN_ORDER:
+        stages = [s.name + (f" (creates {s.derives} records)" if s.derives else "") for s in recipe.stages_for(kind)]
+        if stages:
+            lines.append(f"  {kind}: {' -> '.join(stages)}")
+    lines.append(f"  dedup: {recipe.spec.dedup.scope}")
+    out = recipe.spec.output
+    layout = f"shard_count {out.shard_count}" if out.shard_count else f"shards of ~{format_bytes(out.target_shard_bytes)}"
+    partition = f", partitioned by {out.partition_by}" if out.partition_by else ""
+    lines += ["", f"output: {recipe.output_dir} ({layout}{partition}; {_output_state(recipe)})"]
+    lines.append(f"runner: {' '.join(beam_args)}")
+    return "\n".join(lines)
+
+
+def _output_state(recipe: Recipe) -> str:
+    from apache_beam.io.filesystems import FileSystems
+
+    path = recipe.output_dir
+    if not FileSystems.exists(path):
+        return "will be created"
+    if os.path.isdir(path) and not os.listdir(path):
+        return "exists, empty"
+    return "exists: replaced if an earlier corpusforge run wrote it" if recipe.spec.output.overwrite else "exists and is not empty: the run will refuse it"
+
+
+def _matches(path: str, pattern: str) -> bool:
+    import fnmatch
+
+    return path == pattern or fnmatch.fnmatch(path, pattern)
+
+
+
+
 def parser() -> argparse.ArgumentParser:
+    # allow_abbrev=False everywhere: Beam options pass through exactly as Beam spells them
+    # (``--runner=...`` must not be read as an abbreviation of ``--runner-config``).
     top = argparse.ArgumentParser(
         prog="corpusforge",
         description="Build multilingual and code-switched corpora with Apache Beam: "
         "read, normalise, deduplicate and write sharded Parquet with a balanced manifest.",
         epilog="Options the command does not know are passed to Beam (e.g. --direct_num_workers=4).",
+        allow_abbrev=False,
     )
     top.add_argument("--version", action="version", version=f"corpusforge {__version__}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run a recipe (configs/recipes/*.yaml)", description="Run a recipe on a Beam runner.")
-    run.add_argument("recipe", help="path to the recipe YAML")
-    run.add_argument("--runner-config", help=RUNNER_HELP)
-    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe key (dotted path, YAML value); repeatable")
+    def recipe_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("recipe", help="path to the recipe YAML")
+        p.add_argument("--output", help="output directory (sets output.path)")
+        p.add_argument("--runner-config", help=RUNNER_HELP)
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe key (dotted path, YAML value); repeatable")
+
+    def run_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("-v", "--verbose", action="store_true", help="show Beam's and the workers' logs")
+        p.add_argument("--no-progress", action="store_true", help="no live progress display (no progress lines either)")
+
+    run = sub.add_parser("run", help="run a recipe (configs/recipes/*.yaml)", description="Run a recipe on a Beam runner.", allow_abbrev=False)
+    recipe_options(run)
+    run_options(run)
+    run.add_argument("--dry-run", action="store_true", help="check the recipe and print the plan, as `validate` does")
     run.set_defaults(func=cmd_run)
 
-    demo = sub.add_parser("demo", help="run the demo recipe on the sample the package embeds", description="Run the embedded demo end to end and print the per-source summary.")
-    demo.add_argument("--output", default="corpusforge-demo", help="output directory (replaced if it exists); default: %(default)s")
+    validate = sub.add_parser(
+        "validate", help="check a recipe and print the plan without running it", description="Load and check a recipe, then print its plan: inputs and matched files, stages per kind, output layout.", allow_abbrev=False
+    )
+    recipe_options(validate)
+    validate.set_defaults(func=cmd_validate)
+
+    demo = sub.add_parser("demo", help="run the demo recipe on the sample the package embeds", description="Run the embedded demo end to end and print the per-source summary.", allow_abbrev=False)
+    demo.add_argument("--output", default="corpusforge-demo", help="output directory (replaced if an earlier corpusforge run wrote it); default: %(default)s")
     demo.add_argument("--runner-config", help=RUNNER_HELP)
     demo.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a demo recipe key")
+    run_options(demo)
     demo.set_defaults(func=cmd_demo)
 
-    inspect = sub.add_parser("inspect", help="show an output's schema, counts per language and source, sample rows and manifest", description="Describe a corpusforge output directory.")
+    stages = sub.add_parser("stages", help="list the stages and readers a recipe may name, with their options", description="Stages and readers with their options, types and defaults.", allow_abbrev=False)
+    stages.add_argument("name", nargs="?", help="one stage (e.g. lid) or reader format (e.g. jsonl): adds each option's documentation")
+    stages.set_defaults(func=cmd_stages)
+
+    inspect = sub.add_parser("inspect", help="show an output's schema, counts per language and source, sample rows and manifest", description="Describe a corpusforge output directory.", allow_abbrev=False)
     inspect.add_argument("output_dir")
     inspect.add_argument("--rows", type=int, default=5, help="sample rows per output (default: %(default)s)")
     inspect.set_defaults(func=cmd_inspect)
@@ -125,8 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [a for a in beam_args if not a.startswith("--")]
     if unknown:
         parser().error(f"unexpected arguments: {' '.join(unknown)}")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
-    logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    if beam_args and args.command in ("stages", "inspect"):
+        parser().error(f"unexpected arguments: {' '.join(beam_args)}")
+    setup_logging(getattr(args, "verbose", False), sys.stderr)
     try:
         return args.func(args, beam_args)
     except ConfigError as exc:

@@ -14,6 +14,7 @@ import hashlib
 import importlib
 import inspect
 import json
+import re
 import typing
 from dataclasses import dataclass
 from importlib import resources
@@ -67,13 +68,67 @@ def _load_class(spec: str) -> type:
     return getattr(importlib.import_module(module), name)
 
 
-def construct(cls: type, options: dict[str, Any], where: str) -> Any:
-    """Build ``cls(**options)`` after checking every key and type against its constructor."""
-    params = {
+@dataclass(frozen=True)
+class OptionDoc:
+    """One constructor option of a reader or stage, as a recipe writes it."""
+
+    name: str
+    type: str
+    default: str | None  # None: required
+    doc: str
+
+
+def _parameters(cls: type) -> dict[str, inspect.Parameter]:
+    return {
         name: p
         for name, p in inspect.signature(cls.__init__).parameters.items()
         if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     }
+
+
+def _type_name(hint: Any) -> str:
+    text = getattr(hint, "__name__", None) if not typing.get_args(hint) else None
+    return text or str(hint).replace("typing.", "").replace("NoneType", "None")
+
+
+def _option_docs(cls: type) -> dict[str, str]:
+    """Per option, the sentence of the class or ``__init__`` docstring that starts with its
+    name (``- ``name``: ...``): the docs the classes already carry, read, not repeated."""
+    docs: dict[str, str] = {}
+    text = "\n".join(filter(None, [inspect.getdoc(cls), inspect.getdoc(cls.__init__)]))
+    sentences = [s.strip().removeprefix("- ") for s in re.split(r"(?<=[.;])\s+|\n\s*-\s+", text)]
+    for name in _parameters(cls):
+        for sentence in sentences:
+            if sentence.startswith(f"``{name}``"):
+                docs.setdefault(name, " ".join(sentence.split()))
+                break
+    return docs
+
+
+def options_of(cls: type) -> list[OptionDoc]:
+    """The options a recipe may give ``cls``: exactly what :func:`construct` accepts (one source
+    of truth for ``corpusforge stages`` and validation)."""
+    hints = typing.get_type_hints(cls.__init__)
+    docs = _option_docs(cls)
+    return [
+        OptionDoc(
+            name=name,
+            type=_type_name(hints.get(name, Any)),
+            default=None if p.default is p.empty else repr(p.default),
+            doc=docs.get(name, ""),
+        )
+        for name, p in _parameters(cls).items()
+    ]
+
+
+def summary_of(cls: type) -> str:
+    """The first paragraph of a class's docstring, on one line."""
+    return " ".join((inspect.getdoc(cls) or "").split("\n\n")[0].split())
+
+
+def construct(cls: type, options: dict[str, Any], where: str) -> Any:
+    """Build ``cls(**options)`` after checking every key and type against its constructor."""
+    params = _parameters(cls)
     for key in options:
         if key not in params:
             hint = difflib.get_close_matches(key, params, n=1)
@@ -96,12 +151,41 @@ def construct(cls: type, options: dict[str, Any], where: str) -> Any:
         raise ConfigError(f"{where}: {exc}") from None
 
 
-def _format_errors(exc: pydantic.ValidationError, where: str) -> str:
+def _format_errors(exc: pydantic.ValidationError, where: str, model: type[pydantic.BaseModel] | None = None) -> str:
     lines = []
     for err in exc.errors():
         loc = ".".join(str(part) for part in err["loc"])
-        lines.append(f"{where}.{loc}: {err['msg']}" if loc else f"{where}: {err['msg']}")
+        message = err["msg"]
+        if err["type"] == "extra_forbidden" and model is not None:
+            known = _keys_at(model, err["loc"][:-1])
+            hint = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
+            message = "unknown key" + (f" (did you mean {hint[0]!r}?)" if hint else "") + (f"; known: {', '.join(known)}" if known else "")
+        lines.append(f"{where}.{loc}: {message}" if loc else f"{where}: {message}")
     return "\n".join(lines)
+
+
+def _keys_at(model: type[pydantic.BaseModel], loc: tuple) -> list[str]:
+    """The field names of the (nested) model found at ``loc`` (list indices skipped)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        current = _model_in(field.annotation)
+    return list(getattr(current, "model_fields", {}))
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model an annotation holds (``Spec``, ``list[Spec]``, ``Spec | None``)."""
+    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 class _Strict(pydantic.BaseModel):
@@ -140,6 +224,9 @@ class RecipeSpec(_Strict):
     # every worker (Dataflow, Flink); costs one shuffle of the data, and on the local runner
     # holds the whole input in memory. The output does not change.
     rebalance: bool = False
+    # Fail the run (exit status 1) when a source has more than this fraction of its rows
+    # rejected: a wrong text_field or format rejects everything and should not pass as a run.
+    max_rejected_fraction: float | None = pydantic.Field(default=None, ge=0.0, le=1.0)
     output: OutputSpec
 
 
@@ -217,7 +304,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
 # Where output goes, and how work is spread, is not part of what a recipe does: the same work
 # written elsewhere hashes the same.
 _UNHASHED_OUTPUT_KEYS = ("path", "overwrite")
-_UNHASHED_KEYS = ("rebalance",)
+_UNHASHED_KEYS = ("rebalance", "max_rejected_fraction")
 
 
 def recipe_hash(data: dict) -> str:
@@ -261,7 +348,7 @@ def validate_config(model: type[M], data: dict, overrides: list[str] | None = No
     try:
         return model.model_validate(apply_overrides(data, overrides or []))
     except pydantic.ValidationError as exc:
-        raise ConfigError(_format_errors(exc, where)) from None
+        raise ConfigError(_format_errors(exc, where, model)) from None
 
 
 def recipe_from_dict(

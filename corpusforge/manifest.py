@@ -208,3 +208,34 @@ def summary_table(manifest: dict) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(header), rule, *(line(r) for r in rows[:-1]), rule, line(rows[-1])])
+
+
+def top_reason(entry: dict) -> tuple[str, str, int] | None:
+    """The most frequent (stage, reason, rows) of a manifest source entry's rejections."""
+    reasons = [(n, stage, reason) for stage, by_reason in entry.get("rejected_by_stage", {}).items() for reason, n in by_reason.items()]
+    if not reasons:
+        return None
+    n, stage, reason = max(reasons, key=lambda r: (r[0], r[1], r[2]))
+    return stage, reason, n
+
+
+def rejection_findings(manifest: dict, max_rejected_fraction: float | None = None) -> tuple[list[str], list[str]]:
+    """What a finished run's manifest says a user must look at, per source: (warnings,
+    failures). Warned: a source that gave no rows, and one whose every row was rejected (a
+    wrong field name or format looks like that), with its top reason. Failed: a source whose
+    rejected fraction of rows read exceeds ``max_rejected_fraction``."""
+    warnings, failures = [], []
+    for name, entry in sorted(manifest.get("sources", {}).items()):
+        read, rejected = entry.get("read", 0), entry.get("rejected", 0)
+        top = top_reason(entry)
+        because = f" (top reason: {top[1]} at {top[0]}, {top[2]:,} rows)" if top else ""
+        if read == 0:
+            warnings.append(f"source {name}: no rows were read (empty files?)")
+        elif rejected >= read and entry.get("written", 0) == 0:
+            warnings.append(f"source {name}: all {read:,} rows were rejected{because}; check the input's format and options")
+        if max_rejected_fraction is not None and read and rejected / read > max_rejected_fraction:
+            failures.append(
+                f"source {name}: {rejected:,} of {read:,} rows rejected ({rejected / read:.1%}), above max_rejected_fraction "
+                f"{max_rejected_fraction:g}{because}"
+            )
+    return warnings, failures

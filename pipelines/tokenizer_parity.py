@@ -45,7 +45,7 @@ from corpusforge.accounting import READ_STAGE, Tally
 from corpusforge.beam.premium import ComputeLanguageStats
 from corpusforge.beam.read import ReadInputs, ReadSource
 from corpusforge.beam.stages import ApplyStage, SumTallies
-from corpusforge.cli import job_arguments
+from corpusforge.beam.jobs import job_arguments
 from corpusforge.config import ConfigError, InputSpec, Recipe, construct, read_config_file, recipe_from_dict, resolve_option_paths, resolve_path, validate_config
 from corpusforge.languages import LanguageCodeError
 from corpusforge.parity import ParityReport, TokenizerTraining, comparison_table, matched_plans, tokenizer_parity, train_tokenizer

@@ -20,6 +20,7 @@ from corpusforge.io.compression import open_input
 from corpusforge.io.jsonl import parse_object
 from corpusforge.io.parquet_in import raise_if_damaged, rows_per_batch, valid_utf8
 from corpusforge.io.readers import Reader
+from corpusforge.progress import counting_opener
 from corpusforge.records import Rejections, Split, stable_id
 
 EVAL_MAX_LINE_BYTES = 16 << 20
@@ -96,7 +97,8 @@ class _ReadFileFn(beam.DoFn):
     def process(self, file):
         index, path, file_key = file
         source = self._sources[index]
-        for split in source.reader.read(path, source=source.source, file_key=file_key, opener=beam_open):
+        opener = counting_opener(beam_open)  # bytes read feed a local run's progress display
+        for split in source.reader.read(path, source=source.source, file_key=file_key, opener=opener):
             yield from emit_split(split, Tally.of_read(split))
 
 

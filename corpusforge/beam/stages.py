@@ -9,6 +9,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 
 from corpusforge.accounting import Tally
+from corpusforge.progress import board
 from corpusforge.records import Split
 from corpusforge.transforms.base import Stage
 
@@ -43,6 +44,7 @@ class _StageFn(beam.DoFn):
 
     def process(self, batch):
         split = self._stage.process(batch)
+        board().stage_rows(self._stage.name, batch.num_rows)
         yield from emit_split(split, self._stage.tally(split))
 
 
