@@ -14,7 +14,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from corpusforge.beam.dedup import DeduplicateExact
 from corpusforge.beam.mt import TranslateSegments
-from corpusforge.beam.premium import SampleByBudget
+from corpusforge.beam.premium import ComputeLanguageStats, SampleByBudget
 from corpusforge.beam.read import ReadInputs, ReadSource
 from corpusforge.beam.stages import ApplyStage, SumTallies
 from corpusforge.beam.write import WriteManifest, WriteShards
@@ -68,7 +68,8 @@ class _Run:
         if isinstance(stage, ByteBudgetSampler):
             out = records | label >> SampleByBudget(stage)
             self.sections["sampling"] = out.report
-            self.sections["languages"] = out.stats | f"{label}/stats" >> beam.Map(lambda stats: stats.to_dict())
+            # what the sample was drawn from; "languages" (what was written) is counted at the write
+            self.sections["languages_before_sample"] = out.stats | f"{label}/stats" >> beam.Map(lambda stats: stats.to_dict())
         elif isinstance(stage, TranslateStage):
             out = records | label >> TranslateSegments(stage)
         else:
@@ -107,6 +108,9 @@ class _Run:
                 records = self.apply(records, stage, index, f"{kind}/{index}:{stage.name}")
         if not deduplicated:
             records = self.dedup(kind, records)
+        if any(isinstance(s, ByteBudgetSampler) and kind in s.kinds for s in recipe.stages):
+            stats = records | f"LanguageStats[{kind}]" >> ComputeLanguageStats()
+            self.sections["languages"] = stats | f"LanguageStats[{kind}]/dict" >> beam.Map(lambda s: s.to_dict())
         self.write(kind, records, output_schema(recipe, kind), partition=True)
 
     def dedup(self, kind: str, records):

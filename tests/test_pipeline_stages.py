@@ -101,6 +101,12 @@ def test_temperature_sampling_matches_its_target_shares_reproducibly(tmp_path):
     assert manifest["sources"]["eng_Latn"]["rejected"] > 0  # sampled out, with a reason
     assert set(Counter(r["reason"] for r in rows(out / "rejected"))) == {"sampled_out"}
     assert set(manifest["languages"]) == set(report)
+    written = Counter(r["lang"] for r in rows(out / "segment"))
+    assert {lang: e["segments"] for lang, e in manifest["languages"].items()} == written  # what was written
+    before = manifest["languages_before_sample"]
+    lines = {i["name"]: len(Path(i["paths"][0]).read_text(encoding="utf-8").splitlines()) for i in inputs}
+    assert {lang: e["segments"] for lang, e in before.items()} == lines  # what the sample was drawn from
+    assert before["eng_Latn"]["segments"] > manifest["languages"]["eng_Latn"]["segments"]
     again, _ = run(tmp_path, stages, inputs, "b", shard_count=1)
     assert sorted(r["id"] for r in rows(out / "segment")) == sorted(r["id"] for r in rows(again / "segment"))
 
