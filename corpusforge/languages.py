@@ -71,9 +71,10 @@ def canonical(code: str, script: str | None = None) -> str:
     likely script, so ``hi`` written in Latin letters becomes ``hin_Latn``.
 
     Validates what users write: the language must be a known ISO 639 code and the script a known
-    ISO 15924 one (langcodes' IANA subtag data), else LanguageCodeError names the bad part and a
-    close valid code (``hin_Dev: unknown script 'Dev' ...; did you mean hin_Deva?``). Codes that
-    models write go through :func:`code_for_label`, which never refuses a subtag for being unknown."""
+    ISO 15924 one (langcodes' IANA subtag data, or for codes newer than it Babel's CLDR data),
+    else LanguageCodeError names the bad part and a close valid code (``hin_Dev: unknown script
+    'Dev' ...; did you mean hin_Deva?``). Codes that models and rows wrote are read with
+    :func:`read_code` / :func:`code_for_label`, which never refuse a subtag for being unknown."""
     reading = _read(code, script)
     if reading.problem is not None:
         raise LanguageCodeError(reading.problem)
@@ -134,29 +135,56 @@ def _subtag_problems(code: str, raw: str, lang: langcodes.Language, alpha3: str,
     out (``eng_latin``), so it is reported as one."""
     problems = []
     bare = langcodes.Language.make(language=lang.language)
-    language_ok = bare.is_valid()
+    language_ok = _known_language(lang.language)
     likely = bare.maximize().script if language_ok else None
     likely = LIKELY_TO_FLORES_SCRIPT.get(likely, likely)
     if not language_ok:
         written = _written(raw, lang.language)
         hint = _close(written.lower(), _languages_with_scripts())
-        keep = lang.script if lang.script and langcodes.Language.make(script=lang.script).is_valid() else None
+        keep = lang.script if lang.script and _known_script(lang.script) else None
         guess = f"; did you mean {read_code(hint, keep)}?" if hint else ""
         problems.append(f"unknown language {written!r} (ISO 639-3{guess})")
     # BCP 47 reads a 3-letter subtag after the language as an extended language: in
     # ``hin_Dev`` it is a script with a letter missing.
     written_scripts = [_written(raw, e) for e in lang.extlangs or []]
-    written_scripts += [s for s in (lang.script, script) if s and not langcodes.Language.make(script=s).is_valid()]
+    written_scripts += [s for s in (lang.script, script) if s and not _known_script(s)]
     written_scripts += [_written(raw, v) for v in lang.variants or [] if not langcodes.Language.make(variants=[v]).is_valid()]
     for written in written_scripts:
         scripts = _registry()["script"]
-        hint = scripts.get(written.lower()) or _close(written.title(), sorted(set(scripts.values())), prefer=likely)
+        known = sorted(set(scripts.values()) | _cldr()["scripts"])
+        hint = scripts.get(written.lower()) or _close(written.title(), known, prefer=likely)
         if hint:
             guess = f"did you mean {alpha3}_{hint}?" if language_ok else f"did you mean {hint!r}?"
         else:
             guess = f"{alpha3} is usually written {alpha3}_{likely}" if language_ok and likely else "e.g. Latn, Deva, Cyrl"
         problems.append(f"unknown script {written!r} (ISO 15924, 4 letters; {guess})")
     return f"{code}: {'; '.join(problems)}" if problems else None
+
+
+def _known_language(subtag: str) -> bool:
+    """Whether a language subtag is a known one: in langcodes' validity data, or, for codes newer
+    than it (``tok``, ``isv``), in the CLDR data of the installed Babel."""
+    return langcodes.Language.make(language=subtag).is_valid() or subtag in _cldr()["languages"]
+
+
+def _known_script(subtag: str) -> bool:
+    """Whether a script subtag is a known ISO 15924 code (langcodes' IANA data, else CLDR's)."""
+    return langcodes.Language.make(script=subtag).is_valid() or subtag in _cldr()["scripts"]
+
+
+@functools.cache
+def _cldr() -> dict[str, frozenset[str]]:
+    """Language and script codes in Babel's CLDR data (its likely subtags and English names),
+    which is newer than langcodes' copy of the IANA registry. Read on the first code langcodes
+    does not know."""
+    from babel import Locale
+    from babel.core import get_global
+
+    likely = get_global("likely_subtags")
+    english = Locale("en")
+    languages = {k for k in likely if "_" not in k} | set(english.languages)
+    scripts = {k.split("_", 1)[1] for k in likely if k.startswith("und_") and len(k) == 8} | set(english.scripts)
+    return {"languages": frozenset(languages), "scripts": frozenset(scripts)}
 
 
 def _written(raw: str, subtag: str) -> str:
