@@ -1,6 +1,11 @@
 """Language codes in one place: anything users or models write (``hi``, ``hi-IN``, ``hin``,
 ``zh-Hans``, ``__label__hin_Deva``) becomes ISO 639-3 + ISO 15924 script as FLORES-200 and
-GlotLID write it (``hin_Deva``)."""
+GlotLID write it (``hin_Deva``).
+
+Two readers: :func:`canonical` validates what users write (recipes, constructor options): each
+subtag must be a known ISO 639 language / ISO 15924 script, and a bad one fails with a close
+valid code suggested. :func:`read_code` and :func:`code_for_label` read what models and rows
+wrote the same way but never refuse a subtag for being unknown, so a label never fails a run."""
 
 from __future__ import annotations
 
@@ -101,8 +106,8 @@ def read_code(code: str, script: str | None = None) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _read(code: str, script: str | None) -> _Reading:
-    """One parse of ``code`` for both readers; cached, failures included, so a column full of one
-    bad code costs one parse."""
+    """One parse of ``code`` for both readers (:func:`canonical`, :func:`read_code`); cached,
+    failures included, so a column full of one bad code costs one parse and one suggestion."""
     raw = code.strip()
     if raw.startswith("__label__"):
         raw = raw[len("__label__") :]
@@ -212,7 +217,8 @@ def _name_hint(raw: str) -> str:
 @functools.cache
 def _registry() -> dict[str, dict[str, str]]:
     """From the IANA language subtag registry that langcodes ships: script subtags by subtag and
-    by name, and language subtags by name (all lower-cased). Read once, on the first bad code (about 0.1 s)."""
+    by name, and language subtags by name (all lower-cased). Read once, on the first bad code
+    (about 0.1 s)."""
     from langcodes.registry_parser import parse_registry
 
     out: dict[str, dict[str, str]] = {"script": {}, "names": {}}
