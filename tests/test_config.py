@@ -127,3 +127,82 @@ def test_a_pair_without_its_other_side_fails_before_the_run(tmp_path):
         load(tmp_path, data)
     (tmp_path / "corpus.hi").write_text("नमस्ते\n", encoding="utf-8")
     assert load(tmp_path, data).inputs[0].kind == "bitext"
+
+
+BAD_CODES = ["hin_Dev", "xyz_Abcd", "hin_Xyzw"]  # a script short of a letter; unknown language and script; unknown script
+
+LANGUAGE_OPTIONS = {
+    "lid.expected_languages": {"lid": {"expected_languages": ["eng_Latn", "{bad}"]}},
+    "lang_filter.allowed": {"lang_filter": {"allowed": ["eng_Latn", "{bad}"]}},
+    "lang_filter.thresholds": {"lang_filter": {"thresholds": {"{bad}": 0.5}}},
+    "bitext_filter.src_languages": {"bitext_filter": {"src_languages": ["{bad}"]}},
+    "token_tags.languages": {"token_tags": {"languages": ["eng_Latn", "{bad}"]}},
+    "premium.reference": {"premium": {"reference": "{bad}"}},
+    "sample.targets": {"sample": {"targets": {"{bad}": 1000}}},
+    "translit.target": {"translit": {"target": "{bad}"}},
+    "translit.tag": {"translit": {"target": "iso", "source": "Deva", "mode": "tag", "tag": "{bad}"}},
+    "translit_pairs.target": {"translit_pairs": {"target": "{bad}"}},
+    "entity_switch.targets": {"entity_switch": {"targets": ["hin_Deva", "{bad}"]}},
+    "entity_switch.source_lang": {"entity_switch": {"targets": ["hin_Deva"], "source_lang": "{bad}"}},
+    "dictionary_switch.src_lang": {"dictionary_switch": {"dictionary_path": "dict.txt", "src_lang": "{bad}", "tgt_lang": "hin_Deva"}},
+    "dictionary_switch.tgt_lang": {"dictionary_switch": {"dictionary_path": "dict.txt", "src_lang": "eng_Latn", "tgt_lang": "{bad}"}},
+}
+
+
+def _with_code(value, bad):
+    if isinstance(value, dict):
+        return {_with_code(k, bad): _with_code(v, bad) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_code(v, bad) for v in value]
+    return value.replace("{bad}", bad) if isinstance(value, str) else value
+
+
+@pytest.mark.parametrize("bad", BAD_CODES)
+@pytest.mark.parametrize("option", sorted(LANGUAGE_OPTIONS))
+def test_bad_language_codes_in_stage_options_fail_at_load(tmp_path, option, bad):
+    (tmp_path / "dict.txt").write_text("water पानी\n", encoding="utf-8")
+    stage = _with_code(LANGUAGE_OPTIONS[option], bad)
+    with pytest.raises(ConfigError, match=rf"stages\.0\.{option.split('.')[0]}: .*{bad}: unknown "):
+        load(tmp_path, recipe(tmp_path, stages=[stage]))
+
+
+@pytest.mark.parametrize("bad", BAD_CODES)
+def test_bad_language_codes_in_reader_options_fail_at_load(tmp_path, bad):
+    data = recipe(tmp_path)
+    data["inputs"][0]["options"] = {"lang": bad}
+    with pytest.raises(ConfigError, match=rf"inputs\.0\.options: .*{bad}: unknown "):
+        load(tmp_path, data)
+    (tmp_path / "corpus.en").write_text("hello\n", encoding="utf-8")
+    (tmp_path / "corpus.hi").write_text("नमस्ते\n", encoding="utf-8")
+    data["inputs"] = [{"name": "p", "format": "moses", "kind": "bitext", "paths": ["corpus.en"], "options": {"src_lang": "en", "tgt_lang": bad}}]
+    with pytest.raises(ConfigError, match=rf"inputs\.0\.options: .*{bad}: unknown "):
+        load(tmp_path, data)
+
+
+@pytest.mark.parametrize("bad", BAD_CODES)
+def test_bad_language_codes_in_translate_options_fail_at_load(tmp_path, bad):
+    pytest.importorskip("ctranslate2")
+    pytest.importorskip("sentencepiece")
+    from corpusforge.mt.testing import build_model
+
+    model = build_model(tmp_path / "nllb", ["hello world"], convention="nllb")
+    for options in ({"targets": [bad]}, {"targets": ["hin_Deva"], "src_lang": bad}):
+        with pytest.raises(ConfigError, match=rf"stages\.0\.translate: .*{bad}: unknown "):
+            load(tmp_path, recipe(tmp_path, stages=[{"translate": {"model": str(model), **options}}]))
+
+
+def test_valid_codes_of_many_languages_and_scripts_load(tmp_path):
+    codes = ["hi", "hin_Latn", "zho_Hant", "zh-Hans", "sr-Latn", "srp_Cyrl", "ar", "jpn_Jpan", "ko", "ta", "ben_Beng", "en-US", "rus_Cyrl"]
+    stages = [
+        {"lid": {"expected_languages": codes}},
+        {"lang_filter": {"allowed": codes, "thresholds": {"zh-Hant": 0.5, "ko": 0.3}}},
+        {"premium": {}},
+        {"sample": {"targets": {"hin_Deva": 1000, "zho_Hant": 1000, "kor_Hang": 500}}},
+        {"translit": {"target": "iso", "source": "hi"}},
+        {"entity_switch": {"targets": ["hin_Deva", "ben_Beng", "tam_Taml", "urd_Arab"], "source_lang": "en"}},
+    ]
+    data = recipe(tmp_path, stages=stages)
+    data["inputs"][0]["options"] = {"lang": "zh-Hant"}
+    r = load(tmp_path, data)
+    assert [s.name for s in r.stages] == ["lid", "lang_filter", "premium", "sample", "translit", "entity_switch"]
+    assert r.stages[3].targets == {"hin_Deva": 1000.0, "zho_Hant": 1000.0, "kor_Hang": 500.0}

@@ -208,3 +208,52 @@ def test_subset_accuracy_with_expected_languages():
     restricted = LanguageIdentifier(expected_languages=list(subset)).identify([r["sentence"] for r in rows])
     accuracy = sum(r.lang is not None and language_of(r.lang) == g for r, g in zip(restricted, gold)) / len(rows)
     assert accuracy >= 0.97
+
+
+def test_allowed_with_a_script_keeps_that_script_only(lid):
+    texts = [SENTENCES["zho_Hant"], SENTENCES["zho_Hans"], SENTENCES["hin_Deva"]]
+    scored = lid.process(segments(texts)).kept
+    assert scored.column("lang").to_pylist() == ["zho_Hant", "zho_Hans", "hin_Deva"]
+    split = LanguageFilter(allowed=["zho_Hant", "hi"]).process(scored)
+    assert split.kept.column("id").to_pylist() == ["0", "2"]
+    (rejected,) = split.rejected.to_pylist()
+    assert rejected["id"] == "1" and rejected["reason"] == "lang_mismatch"
+    assert "zho_Hans" in rejected["detail"] and "zho_Hant" in rejected["detail"]
+    # a bare language keeps every script of it
+    assert LanguageFilter(allowed=["zho"]).process(scored).kept.column("id").to_pylist() == ["0", "1"]
+    assert LanguageFilter(allowed=["zh", "hin_Deva"]).process(scored).rejected.num_rows == 0
+    # romanised Hindi and Han that leans neither way are other scripts
+    batch = scored_rows(["hin_Deva", "hin_Latn", "zho_Hani", "zho_Hant"])
+    split = LanguageFilter(allowed=["hin_Deva", "zho_Hant"]).process(batch)
+    assert split.kept.column("lang").to_pylist() == ["hin_Deva", "zho_Hant"]
+    assert split.rejected.column("detail").to_pylist() == [
+        "hin_Latn is not one of ['hin_Deva', 'zho_Hant']",
+        "zho_Hani is not one of ['hin_Deva', 'zho_Hant']",
+    ]
+    assert LanguageFilter(allowed=["hin", "zho"]).process(batch).kept.num_rows == 4
+
+
+def scored_rows(codes):
+    """Segments as LanguageIdentifier leaves them, each detected as its code with score 0.9."""
+    data = segments(["x"] * len(codes)).to_pydict()
+    topk = [[{"lang": code, "score": 0.9}] for code in codes]
+    return pa.RecordBatch.from_pydict({**data, "lang": codes, "lang_score": pa.array([0.9] * len(codes), pa.float32()), "lang_topk": topk})
+
+
+@pytest.mark.parametrize("bad", ["hin_Dev", "xyz_Abcd", "hin_Xyzw"])
+def test_bad_codes_in_options_fail_at_construction(bad):
+    with pytest.raises(ValueError, match=rf"allowed: {bad}: unknown"):
+        LanguageFilter(allowed=["eng_Latn", bad])
+    with pytest.raises(ValueError, match=rf"thresholds: {bad}: unknown"):
+        LanguageFilter(thresholds={bad: 0.5})
+    with pytest.raises(ValueError, match=rf"expected_languages: {bad}: unknown"):
+        LanguageIdentifier(expected_languages=["eng_Latn", bad])
+
+
+def test_a_label_no_standard_lists_still_gets_a_row_through():
+    # lid.176's eml (a retired ISO 639-3 code) maps as before and passes a filter that allows all
+    code = code_for_label("__label__eml", "Latn")
+    assert code == "eml_Latn"
+    batch = scored_rows([code])
+    assert LanguageFilter().process(batch).kept.num_rows == 1
+    assert LanguageFilter(allowed=["eng"]).process(batch).rejected.column("detail").to_pylist() == ["eml_Latn is not one of ['eng']"]

@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpusforge.languages import LanguageCodeError, code_for_label, language_of
+from corpusforge.languages import LanguageCodeError, canonical, code_for_label, language_of, names_script, read_code
 from corpusforge.records import Split, reject_where, with_columns
 from corpusforge.transforms.base import Stage
 from corpusforge.transforms.script import SIDES, kind_of, script_fields, script_profile
@@ -50,15 +50,39 @@ def lid_fields(prefix: str = "") -> list[pa.Field]:
 
 
 def parse_languages(codes: Sequence[str] | None, what: str) -> frozenset[str] | None:
-    """ISO 639-3 codes of a user's language list (scripts are ignored when matching)."""
+    """ISO 639-3 codes of a user's language list (scripts are ignored when matching); each code
+    is validated (:func:`canonical`), so a bad one fails when the recipe loads."""
     if codes is None:
         return None
     if not codes:
         raise ValueError(f"{what} is empty; leave it out to allow every language")
     try:
-        return frozenset(language_of(code) for code in codes)
+        return frozenset(language_of(canonical(code)) for code in codes)
     except LanguageCodeError as exc:
         raise ValueError(f"{what}: {exc}") from exc
+
+
+def parse_allowed(codes: Sequence[str] | None, what: str) -> frozenset[str] | None:
+    """A user's allowed languages as :func:`allows` matches them: a code that names its script
+    (``zho_Hant``) allows that script only, a bare language (``zho``, ``hi``) every script."""
+    if codes is None:
+        return None
+    if not codes:
+        raise ValueError(f"{what} is empty; leave it out to allow every language")
+    try:
+        return frozenset(canonical(code) if names_script(code) else language_of(canonical(code)) for code in codes)
+    except LanguageCodeError as exc:
+        raise ValueError(f"{what}: {exc}") from exc
+
+
+def allows(allowed: frozenset[str], code: str) -> bool:
+    """Whether a row's language ``code`` is in ``allowed`` (:func:`parse_allowed` or
+    :func:`parse_languages`): its ISO 639-3 language, or the full code with its script."""
+    try:
+        full = read_code(code)
+    except LanguageCodeError:
+        return False
+    return full.split("_", 1)[0] in allowed or full in allowed
 
 
 def parse_thresholds(thresholds: dict[str, float] | None, default: float) -> dict[str, float]:
@@ -69,7 +93,7 @@ def parse_thresholds(thresholds: dict[str, float] | None, default: float) -> dic
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"threshold for {code!r} must be in [0, 1], got {value}")
         try:
-            out[language_of(code)] = value
+            out[language_of(canonical(code))] = value
         except LanguageCodeError as exc:
             raise ValueError(f"thresholds: {exc}") from exc
     if not 0.0 <= default <= 1.0:
@@ -96,9 +120,11 @@ class LanguageIdentifier(Stage):
     - ``top_k``: how many alternatives ``lang_topk`` keeps (fewer when two labels map to one
       code, e.g. lid.176's ``sr`` and ``sh`` on Latin text: their scores are summed).
     - ``expected_languages``: predict over all labels (k=-1), keep those whose language is
-      listed, renormalise their scores to sum to 1 (costs ~3x a top-1 prediction). fastText
-      omits labels scoring below ~1e-5, so a text that gives every expected language less than
-      that gets no language (null ``lang``), which :class:`LanguageFilter` rejects.
+      listed (by language, script ignored: the model predicts languages and the script comes
+      from the text; ``lang_filter``'s ``allowed`` keeps one script), renormalise their scores
+      to sum to 1 (costs ~3x a top-1 prediction). fastText omits labels scoring below ~1e-5,
+      so a text that gives every expected language less than that gets no language (null
+      ``lang``), which :class:`LanguageFilter` rejects.
     - ``prune_below`` (with ``expected_languages``): labels scoring below it are skipped before
       renormalising; fastText prunes them while predicting, so 1e-3 predicts ~1.7x faster (on
       the Django dev set: same accuracy, one more null row in 1175).
@@ -381,7 +407,8 @@ def language_problems(
 ) -> tuple[list[str | None], list[str | None]]:
     """Per row, ``mismatch`` or ``low_score`` (or None) for one side, with a detail. Mismatch: no
     language, a language outside ``allowed``, or a kept declared language the model's top
-    choice disagrees with. Low score: ``lang_score`` below the language's threshold."""
+    choice disagrees with. Low score: ``lang_score`` below the language's threshold.
+    ``allowed`` holds ISO 639-3 languages (any script) and full codes (that script only)."""
     names = batch.schema.names
     missing = [c for c in (f"{prefix}lang", f"{prefix}lang_score", f"{prefix}lang_topk") if c not in names]
     if missing:
@@ -396,7 +423,7 @@ def language_problems(
         language = _language_or_none(lang)
         if language is None:
             problem, detail = "mismatch", f"no language detected ({lang!r})"
-        elif allowed is not None and language not in allowed:
+        elif allowed is not None and not allows(allowed, lang):
             problem, detail = "mismatch", f"{lang} is not one of {sorted(allowed)}"
         elif top is not None and _language_or_none(top) != language:
             problem, detail = "mismatch", f"declared {lang}, detected {top}"
@@ -423,8 +450,10 @@ class LanguageFilter(Stage):
     rest as ``lang_mismatch`` (no language, not allowed, or a declared language the detection
     disagrees with) or ``lang_low_score``. Reads the columns :class:`LanguageIdentifier` adds.
 
+    ``allowed``: a code with a script keeps that script only (``zho_Hant`` rejects ``zho_Hans``
+    and ``zho_Hani`` rows); a bare language (``zho``, ``hi``) keeps all its scripts.
     ``thresholds`` are per language (script ignored: ``hin_Deva`` and ``hi`` name the same key);
-    other languages use ``default_threshold``."""
+    other languages use ``default_threshold``. Bad codes in either raise ValueError here."""
 
     name = "lang_filter"
     version = "1"
@@ -439,7 +468,7 @@ class LanguageFilter(Stage):
         default_threshold: float = 0.0,
     ):
         self.allowed = sorted(allowed) if allowed is not None else None
-        self._allowed = parse_languages(allowed, "allowed")
+        self._allowed = parse_allowed(allowed, "allowed")
         self.thresholds = parse_thresholds(thresholds, default_threshold)
         self.default_threshold = default_threshold
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpusforge.languages import LanguageCodeError
+from corpusforge.languages import LanguageCodeError, canonical
 from corpusforge.premium import REFERENCE, PremiumTable, table_code
 from corpusforge.records import Split
 from corpusforge.transforms.base import Stage
@@ -72,6 +72,7 @@ class BytePremiumAnnotator(Stage):
         if parallel is None and table is None and not embedded:
             raise ValueError("no premium source: set parallel or table, or leave embedded on")
         try:
+            canonical(reference)  # table_code keeps xxx_Scrp codes as written: check it here
             other_reference = table_code(reference) != REFERENCE
         except LanguageCodeError as exc:
             raise ValueError(f"reference: {exc}") from exc

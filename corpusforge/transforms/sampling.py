@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpusforge.languages import LanguageCodeError, canonical
 from corpusforge.premium import table_code
 from corpusforge.records import Split, reject_where, stable_id
 from corpusforge.transforms.base import Stage
@@ -78,6 +79,11 @@ class ByteBudgetSampler:
             bad = {lang: v for lang, v in targets.items() if not (isinstance(v, (int, float)) and v >= 0)}
             if bad:
                 raise ValueError(f"targets must be non-negative byte counts, got {bad}")
+            try:
+                for lang in targets:
+                    canonical(lang)  # table_code keeps xxx_Scrp codes as written: check them here
+            except LanguageCodeError as exc:
+                raise ValueError(f"targets: {exc}") from exc
             targets = {table_code(lang): float(v) for lang, v in targets.items()}
         if total_norm_bytes is not None and not total_norm_bytes > 0:
             raise ValueError(f"total_norm_bytes must be positive, got {total_norm_bytes}")

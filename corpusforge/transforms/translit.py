@@ -173,7 +173,7 @@ def resolve(code: str) -> Resolved:
         try:
             full = canonical(raw)
         except (LanguageCodeError, LookupError) as exc:  # langcodes raises LookupError for unknown codes
-            raise TransliterationError(f"cannot read {code!r} as a scheme, script or language; supported: {supported()}") from exc
+            raise TransliterationError(f"cannot read {code!r} as a scheme, script or language ({exc}); supported: {supported()}") from exc
         language, script = full.split("_", 1)
     if script in BRAHMIC:
         return Resolved(BRAHMIC[script], script, language)
@@ -490,7 +490,7 @@ class TransliterateStage(Stage):
             if not tag:
                 raise TransliterationError("mode 'tag' needs tag, the language whose tokens change (e.g. tag='hi')")
             try:
-                self._tag_language = language_of(tag)
+                self._tag_language = language_of(canonical(tag))
             except (LanguageCodeError, LookupError) as exc:
                 raise TransliterationError(f"tag {tag!r} is not a language code: {exc}") from exc
             if self.source is None:
