@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import posixpath
 import re
 from typing import BinaryIO, Iterator, Literal, NamedTuple
@@ -58,6 +59,8 @@ def expand_patterns(patterns: list[str]) -> list[tuple[str, str]]:
             raise FileNotFoundError(f"input pattern {pattern!r} cannot be listed: {exc}") from exc
         if not matched:
             raise FileNotFoundError(f"input pattern {pattern!r} matches no file")
+        if matched == [pattern] and "://" not in pattern and os.path.isdir(pattern):  # a plain path matches itself
+            raise IsADirectoryError(f"input pattern {pattern!r} is a directory; name its files (e.g. {pattern.rstrip('/')}/*.txt)")
         root = pattern_root(pattern.replace("\\", "/"))
         for path in matched:
             posix = path.replace("\\", "/")
