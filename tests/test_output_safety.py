@@ -310,3 +310,24 @@ def test_beam_store_lists_recursively_and_clears_only_our_files(tmp_path, demo_o
     plan = directory.prepare(store, overwrite=True)
     assert plan.kept == ["segment/mine.txt"]
     assert files_under(output) == ["segment/mine.txt"]
+
+
+def test_translate_test_input_that_is_a_directory_is_a_config_error(tmp_path):
+    pytest.importorskip("ctranslate2")
+    pytest.importorskip("sentencepiece")
+    import apache_beam as beam
+
+    from corpusforge.mt.testing import build_model
+    from corpusforge.pipelines import translate_test
+
+    model = build_model(tmp_path / "model", ["A cat sat.", "The dog ran."] * 20, languages=("eng_Latn", "fra_Latn"))
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "part-0.jsonl").write_text(json.dumps({"id": "1", "premise": "A cat sat."}) + "\n", encoding="utf-8")
+    cfg = {
+        "inputs": [str(tmp_path / "eval")],
+        "fields": ["premise"],
+        "translate": {"model": str(model), "targets": ["fra_Latn"], "src_lang": "eng_Latn"},
+        "output": str(tmp_path / "out"),
+    }
+    with pytest.raises(ConfigError, match=r"inputs: .*eval.* is a directory"):
+        translate_test.build(beam.Pipeline(), cfg)
