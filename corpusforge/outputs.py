@@ -132,7 +132,8 @@ class LocalStore:
         root = Path(path)
         if not root.is_dir():
             return []
-        return sorted(Entry(p.relative_to(root).as_posix(), p.is_dir()) for p in root.rglob("*"))
+        # a symlink counts as a file: clearing removes the link, never what it points to
+        return sorted(Entry(p.relative_to(root).as_posix(), p.is_dir() and not p.is_symlink()) for p in root.rglob("*"))
 
     def read(self, path: str) -> bytes | None:
         try:

@@ -331,3 +331,14 @@ def test_translate_test_input_that_is_a_directory_is_a_config_error(tmp_path):
     }
     with pytest.raises(ConfigError, match=r"inputs: .*eval.* is a directory"):
         translate_test.build(beam.Pipeline(), cfg)
+
+
+def test_overwrite_removes_a_symlink_in_our_layout_never_its_target(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "corpus.txt").write_text("precious", encoding="utf-8")
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / "segment").symlink_to(elsewhere, target_is_directory=True)
+    prepare(write_recipe(tmp_path / "project", output, overwrite=True))
+    assert list(output.iterdir()) == [] and (elsewhere / "corpus.txt").read_text(encoding="utf-8") == "precious"
