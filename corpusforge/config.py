@@ -9,6 +9,7 @@ the code does.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import hashlib
 import importlib
@@ -257,6 +258,7 @@ class Recipe:
     output_dir: str
     recipe_hash: str
     base_dir: str
+    recipe_path: str | None = None  # the recipe file, when it was loaded from one (never inside the output)
 
     def stages_for(self, kind: str) -> list[Any]:
         return [s for s in self.stages if kind in s.kinds]
@@ -326,7 +328,8 @@ def load_recipe(
     """Read, override, validate and resolve a recipe file. Raises ConfigError on any problem."""
     path = Path(path)
     data = read_config_file(path, what="recipe")
-    return recipe_from_dict(data, base_dir=str(path.parent.resolve()), overrides=overrides, check_files=check_files)
+    recipe = recipe_from_dict(data, base_dir=str(path.parent.resolve()), overrides=overrides, check_files=check_files)
+    return dataclasses.replace(recipe, recipe_path=str(path.resolve()))
 
 
 def read_config_file(path: str | Path, *, what: str = "config") -> dict:

@@ -21,6 +21,7 @@ from corpusforge.beam.write import WriteManifest, WriteShards
 from corpusforge.config import ConfigError, Recipe
 from corpusforge.io.parquet import ShardMetadata
 from corpusforge.manifest import stage_models
+from corpusforge.outputs import CORPUS_LAYOUT, LocalStore, OutputDirectory, is_url
 from corpusforge.schemas import conform, extend, load_schema, schema_id
 from corpusforge.transforms.sampling import ByteBudgetSampler
 from corpusforge.transforms.translate import TranslateStage
@@ -169,15 +170,15 @@ def build(p: beam.Pipeline, recipe: Recipe) -> None:
 
 
 def prepare_output(recipe: Recipe) -> None:
-    """Refuse to mix runs in one output directory; with ``output.overwrite`` remove the old one first."""
-    from apache_beam.io.filesystems import FileSystems
+    """Check the output directory before the run (see :mod:`corpusforge.outputs`): a new or
+    empty one is used, with ``output.overwrite`` an earlier corpusforge output is cleared of its
+    own files; anything else, or an output that holds the recipe or an input, is a ConfigError."""
+    from corpusforge.beam.outputs import BeamStore
 
-    path = recipe.output_dir
-    if not FileSystems.exists(path) or not FileSystems.match([f"{path}/*"])[0].metadata_list:
-        return
-    if not recipe.spec.output.overwrite:
-        raise ConfigError(f"output.path: {path} exists and is not empty; choose another path or set output.overwrite: true")
-    FileSystems.delete([path])
+    protected = [p for i in recipe.inputs for p in i.patterns] + ([recipe.recipe_path] if recipe.recipe_path else [])
+    directory = OutputDirectory(path=recipe.output_dir, layout=CORPUS_LAYOUT, protected=protected)
+    store = BeamStore() if is_url(recipe.output_dir) else LocalStore()
+    directory.prepare(store, overwrite=recipe.spec.output.overwrite)
 
 
 def run(recipe: Recipe, beam_args: list[str] | None = None) -> None:

@@ -30,7 +30,6 @@ pipeline (tests call it); ``train_and_compare(job)`` does the rest; ``main(argv)
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +47,7 @@ from corpusforge.beam.stages import ApplyStage, SumTallies
 from corpusforge.beam.jobs import job_arguments
 from corpusforge.config import ConfigError, InputSpec, Recipe, construct, read_config_file, recipe_from_dict, resolve_option_paths, resolve_path, validate_config
 from corpusforge.languages import LanguageCodeError
+from corpusforge.outputs import LocalStore, OutputDirectory, OutputLayout
 from corpusforge.parity import ParityReport, TokenizerTraining, comparison_table, matched_plans, tokenizer_parity, train_tokenizer
 from corpusforge.premium import REFERENCE, table_code
 from corpusforge.transforms.premium import BytePremiumAnnotator
@@ -235,14 +235,21 @@ def _parity(job: ParityJob, model: Path) -> ParityReport:
     )
 
 
+# What a run leaves in output.path (WriteToText's temp folders while it runs); overwrite clears
+# only these, and only where they are all the directory holds or parity.json is a report of ours.
+PARITY_LAYOUT = OutputLayout(
+    patterns=(*(f"train_{name}.txt" for name in TRAINING_SETS), *(f"{name}.model" for name in TRAINING_SETS), SAMPLING_FILE, REPORT_FILE, "beam-temp-*", "beam-temp-*/**"),
+    marker=REPORT_FILE,
+    marker_keys=frozenset({"sampler", "sampling", "training"}),
+)
+
+
 def prepare_output(job: ParityJob) -> None:
-    """Refuse a non-empty output directory unless ``output.overwrite``; then start it empty."""
-    out = job.output_dir
-    if out.exists() and any(out.iterdir()):
-        if not job.spec.output.overwrite:
-            raise ConfigError(f"output.path: {out} exists and is not empty; choose another path or set output.overwrite: true")
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    """Refuse a non-empty output directory unless ``output.overwrite``, and then clear only an
+    earlier parity run's files (see :mod:`corpusforge.outputs`); ConfigError otherwise."""
+    protected = [p for i in job.recipe.inputs for p in i.patterns] + [str(job.heldout)]
+    directory = OutputDirectory(path=str(job.output_dir), layout=PARITY_LAYOUT, protected=protected)
+    directory.prepare(LocalStore(), overwrite=job.spec.output.overwrite)
 
 
 def run(job: ParityJob, beam_args: list[str] | None = None) -> dict:

@@ -417,7 +417,7 @@ def build(p: beam.Pipeline, cfg: TranslateTestConfig | dict) -> None:
     stage = make_stage(cfg)
     try:
         columns = input_schema(cfg)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, IsADirectoryError) as exc:
         raise ConfigError(f"inputs: {exc}") from None
     schema = output_schema(cfg, columns)
     digest = stable_id(json.dumps(cfg.model_dump(mode="json", exclude={"output"}), sort_keys=True))[:16]  # not where it writes

@@ -12,6 +12,7 @@ from typing import Callable, TextIO
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from corpusforge.outputs import OutputDirectory
 from corpusforge.runners import DEFAULT_ARGS
 
 
@@ -56,6 +57,7 @@ def run_job(prog: str, description: str | None, argv: list[str] | None, *, load_
     (DirectRunner by default), then the counts; the exit status of :func:`report_run`."""
     args, beam_args = job_arguments(prog, description, argv)
     cfg = load_config(args.config, args.set)
+    OutputDirectory(path=cfg.output, where="output").check_location(overwrite=False)  # a file, or not writable: say so now
     started = time.monotonic()
     with beam.Pipeline(options=PipelineOptions(beam_args or list(DEFAULT_ARGS))) as p:
         build(p, cfg)

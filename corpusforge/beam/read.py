@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import posixpath
 import re
 from typing import BinaryIO, Iterator, Literal, NamedTuple
@@ -49,7 +50,8 @@ def expand_patterns(patterns: list[str]) -> list[tuple[str, str]]:
 
     ``file_key`` is the path relative to its pattern's non-glob directory, so record ids do not
     depend on where the data is checked out. Works on any Beam filesystem (local, gs://, ...);
-    a pattern that matches nothing raises FileNotFoundError naming it.
+    a pattern that matches nothing raises FileNotFoundError naming it, a local directory given
+    as a path IsADirectoryError (it would fail when read).
     """
     files: dict[str, str] = {}
     for pattern in patterns:
@@ -59,6 +61,8 @@ def expand_patterns(patterns: list[str]) -> list[tuple[str, str]]:
             raise FileNotFoundError(f"input pattern {pattern!r} cannot be listed: {exc}") from exc
         if not matched:
             raise FileNotFoundError(f"input pattern {pattern!r} matches no file")
+        if matched == [pattern] and "://" not in pattern and os.path.isdir(pattern):  # a plain path matches itself
+            raise IsADirectoryError(f"input pattern {pattern!r} is a directory; name its files (e.g. {pattern.rstrip('/')}/*.txt)")
         root = pattern_root(pattern.replace("\\", "/"))
         for path in matched:
             posix = path.replace("\\", "/")
@@ -69,7 +73,8 @@ def expand_patterns(patterns: list[str]) -> list[tuple[str, str]]:
 
 def check_input_files(reader: Reader, patterns: list[str]) -> None:
     """Raise FileNotFoundError when a pattern matches no file or a pair's other side is missing
-    (Moses readers name it with ``target_path``): what a recipe checks before the run."""
+    (Moses readers name it with ``target_path``), IsADirectoryError when it names a directory:
+    what a recipe checks before the run."""
     found = expand_patterns(patterns)
     target_path = getattr(reader, "target_path", None)
     missing = [target_path(path) for path, _ in found if target_path and not FileSystems.exists(target_path(path))]

@@ -1,0 +1,29 @@
+"""An output directory on any Beam filesystem (gs://, s3://, ...), for
+:class:`corpusforge.outputs.OutputDirectory`: object stores hold files only, so clearing
+removes files one by one and never a prefix (which would take whatever lies below it)."""
+
+from __future__ import annotations
+
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+from corpusforge.outputs import ClearPlan, Entry
+
+
+class BeamStore:
+    """Lists, reads and clears through Beam's ``FileSystems``."""
+
+    def entries(self, path: str) -> list[Entry]:
+        root = path.rstrip("/") + "/"
+        found = FileSystems.match([root + "**"])[0].metadata_list
+        return sorted(Entry(m.path[len(root) :]) for m in found if m.path.startswith(root) and len(m.path) > len(root))
+
+    def read(self, path: str) -> bytes | None:
+        if not FileSystems.exists(path):
+            return None
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+            return f.read()
+
+    def clear(self, path: str, plan: ClearPlan) -> None:
+        if plan.files:
+            FileSystems.delete([FileSystems.join(path, name) for name in plan.files])
