@@ -147,15 +147,19 @@ def cmd_run(args, beam_args) -> int:
     recipe = load_recipe(args.recipe, _overrides(args))
     options = _beam_args(args, beam_args)
     if args.dry_run:
-        print(describe_plan(recipe, options))
-        return 0
+        return _print_plan(recipe, options)
     return _run(recipe, options, verbose=args.verbose, progress=not args.no_progress)
 
 
 def cmd_validate(args, beam_args) -> int:
     recipe = load_recipe(args.recipe, _overrides(args))
-    print(describe_plan(recipe, _beam_args(args, beam_args)))
-    return 0
+    return _print_plan(recipe, _beam_args(args, beam_args))
+
+
+def _print_plan(recipe: Recipe, beam_args: list[str]) -> int:
+    usable, plan = describe_plan(recipe, beam_args)
+    print(plan)
+    return 0 if usable else 2
 
 
 def cmd_demo(args, beam_args) -> int:
@@ -206,10 +210,11 @@ def describe_components(name: str | None = None) -> str:
     return "\n\n".join(blocks) + hint
 
 
-def describe_plan(recipe: Recipe, beam_args: list[str]) -> str:
+def describe_plan(recipe: Recipe, beam_args: list[str]) -> tuple[bool, str]:
     """What a run of ``recipe`` would do: inputs and the files they match, the stages per
-    record kind, the output layout and the runner; nothing is read or written."""
-    from corpusforge.pipelines.corpus import KINDS_IN_ORDER
+    record kind, the output layout and the runner; nothing is read or written. False when the
+    run would refuse its output directory."""
+    from corpusforge.pipelines.corpus import KINDS_IN_ORDER, output_state
 
     sizes = input_sizes(recipe)
     lines = [f"recipe {recipe.spec.name} ({recipe.recipe_hash}): valid", "", "inputs:"]
@@ -228,20 +233,10 @@ def describe_plan(recipe: Recipe, beam_args: list[str]) -> str:
     out = recipe.spec.output
     layout = f"shard_count {out.shard_count}" if out.shard_count else f"shards of ~{format_bytes(out.target_shard_bytes)}"
     partition = f", partitioned by {out.partition_by}" if out.partition_by else ""
-    lines += ["", f"output: {recipe.output_dir} ({layout}{partition}; {_output_state(recipe)})"]
+    usable, state = output_state(recipe)
+    lines += ["", f"output: {recipe.output_dir} ({layout}{partition})", f"  {state}"]
     lines.append(f"runner: {' '.join(beam_args)}")
-    return "\n".join(lines)
-
-
-def _output_state(recipe: Recipe) -> str:
-    from apache_beam.io.filesystems import FileSystems
-
-    path = recipe.output_dir
-    if not FileSystems.exists(path):
-        return "will be created"
-    if os.path.isdir(path) and not os.listdir(path):
-        return "exists, empty"
-    return "exists: replaced if an earlier corpusforge run wrote it" if recipe.spec.output.overwrite else "exists and is not empty: the run will refuse it"
+    return usable, "\n".join(lines)
 
 
 def _matches(path: str, pattern: str) -> bool:
@@ -288,7 +283,7 @@ def parser() -> argparse.ArgumentParser:
     validate.set_defaults(func=cmd_validate)
 
     demo = sub.add_parser("demo", help="run the demo recipe on the sample the package embeds", description="Run the embedded demo end to end and print the per-source summary.", allow_abbrev=False)
-    demo.add_argument("--output", default="corpusforge-demo", help="output directory (replaced if an earlier corpusforge run wrote it); default: %(default)s")
+    demo.add_argument("--output", default="corpusforge-demo", help="output directory (an earlier corpusforge output there is replaced; anything else is refused); default: %(default)s")
     demo.add_argument("--runner-config", help=RUNNER_HELP)
     demo.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a demo recipe key")
     run_options(demo)

@@ -169,16 +169,37 @@ def build(p: beam.Pipeline, recipe: Recipe) -> None:
     run.finish()
 
 
-def prepare_output(recipe: Recipe) -> None:
-    """Check the output directory before the run (see :mod:`corpusforge.outputs`): a new or
-    empty one is used, with ``output.overwrite`` an earlier corpusforge output is cleared of its
-    own files; anything else, or an output that holds the recipe or an input, is a ConfigError."""
+def _output(recipe: Recipe):
     from corpusforge.beam.outputs import BeamStore
 
     protected = [p for i in recipe.inputs for p in i.patterns] + ([recipe.recipe_path] if recipe.recipe_path else [])
     directory = OutputDirectory(path=recipe.output_dir, layout=CORPUS_LAYOUT, protected=protected)
-    store = BeamStore() if is_url(recipe.output_dir) else LocalStore()
+    return directory, BeamStore() if is_url(recipe.output_dir) else LocalStore()
+
+
+def prepare_output(recipe: Recipe) -> None:
+    """Check the output directory before the run (see :mod:`corpusforge.outputs`): a new or
+    empty one is used, with ``output.overwrite`` an earlier corpusforge output is cleared of its
+    own files; anything else, or an output that holds the recipe or an input, is a ConfigError."""
+    directory, store = _output(recipe)
     directory.prepare(store, overwrite=recipe.spec.output.overwrite)
+
+
+def output_state(recipe: Recipe) -> tuple[bool, str]:
+    """Whether a run could write its output directory as it stands, and what it would do
+    there, without changing anything (``corpusforge validate``)."""
+    directory, store = _output(recipe)
+    overwrite = recipe.spec.output.overwrite
+    try:
+        directory.check_location(overwrite=overwrite)
+        marker = store.read(f"{directory.path}/{directory.layout.marker}") if directory.layout.marker else None
+        plan = directory.plan(store.entries(directory.path), marker, overwrite=overwrite)
+    except ConfigError as exc:
+        return False, f"the run would refuse it: {exc}"
+    if plan is None:
+        return True, "new or empty"
+    kept = f"; {len(plan.kept)} entries corpusforge did not write stay" if plan.kept else ""
+    return True, f"an earlier corpusforge output: its {len(plan.files)} files will be replaced{kept}"
 
 
 def run(recipe: Recipe, beam_args: list[str] | None = None) -> None:

@@ -97,9 +97,13 @@ def test_validate_and_dry_run_print_the_plan_and_write_nothing(tmp_path, capsys)
         assert "valid" in out.splitlines()[0]
         assert "news_hi: text -> segment, 1 file(s)" in out
         assert "segment: normalize -> lid" in out and "entity_switch (creates codeswitch records)" in out
-        assert f"output: {output}" in out and "will be created" in out
+        assert f"output: {output}" in out and "new or empty" in out
         assert "--direct_running_mode=multi_processing" in out
         assert not output.exists()
+    output.mkdir()
+    (output / "notes.txt").write_text("mine")
+    assert main(["validate", packaged("recipes/demo.yaml"), "--output", str(output), "--set", "output.overwrite=true"]) == 2
+    assert "the run would refuse it" in capsys.readouterr().out and (output / "notes.txt").exists()
 
 
 def test_stages_lists_every_stage_and_reader_from_their_constructors(capsys):
