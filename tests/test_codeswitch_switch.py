@@ -13,6 +13,7 @@ from corpusforge.codeswitch.lexicon import Entity, EntityLexicon, cldr_lexicon
 from corpusforge.codeswitch.mentions import Gazetteer, Mention, MentionError, fold, given_mentions, parse_wikilinks
 from corpusforge.codeswitch.switcher import EntitySwitcher, EntitySwitchStage, StableDraws, Switched
 from corpusforge.schemas import conform, load_schema
+from corpusforge.schemas import entries_dict
 
 TARGETS = {"hin_Deva": "hi", "urd_Arab": "ur", "ben_Beng": "bn", "tam_Taml": "ta", "zho_Hans": "zh"}
 BABEL_ATTR = {"territory": "territories", "language": "languages", "script": "scripts", "currency": "currencies"}
@@ -268,7 +269,7 @@ def test_stage_writes_codeswitch_records_and_counts_them_as_created(tmp_path):
     stage = EntitySwitchStage(lexicon_path=str(lexicon_path), targets=["hin_Deva", "tam_Taml"], mentions="given", variants=2, seed=7)
     batch = _segments(
         [
-            {"id": "s1", "source": "news", "text": "India and China", "lang": "eng_Latn", "meta": [("url", "http://x")], "mentions": None},
+            {"id": "s1", "source": "news", "text": "India and China", "lang": "eng_Latn", "meta": [{"key": "url", "value": "http://x"}], "mentions": None},
             {"id": "s2", "source": "news", "text": "Nothing here", "lang": "eng_Latn", "mentions": None},
             {"id": "s3", "source": "news", "text": "India in Hindi", "lang": "hin_Deva", "mentions": None},
             {"id": "s4", "source": "news", "text": "India", "lang": None, "mentions": [{"start": 0, "end": 9, "entity_id": "IN"}]},
@@ -279,11 +280,11 @@ def test_stage_writes_codeswitch_records_and_counts_them_as_created(tmp_path):
     split = stage.process(batch)
     table = conform(split.kept, load_schema("codeswitch"))  # exactly codeswitch.v1
     rows = table.to_pylist()
-    assert [(r["source_id"], dict(r["meta"])["cs.variant"]) for r in rows] == [("s1", "0"), ("s1", "1"), ("s5", "0"), ("s5", "1")]
+    assert [(r["source_id"], entries_dict(r["meta"])["cs.variant"]) for r in rows] == [("s1", "0"), ("s1", "1"), ("s5", "0"), ("s5", "1")]
     assert len({r["id"] for r in rows}) == 4
     first = rows[0]
     assert first["source_text"] == "India and China" and first["matrix_lang"] == "eng_Latn"
-    assert dict(first["meta"])["url"] == "http://x" and dict(first["meta"])["cs.stage"] == "entity_switch"
+    assert entries_dict(first["meta"])["url"] == "http://x" and entries_dict(first["meta"])["cs.stage"] == "entity_switch"
     for row in rows:
         for span in row["spans"]:
             assert row["text"][span["start"] : span["end"]] == _small_lexicon().label(span["entity_id"], span["lang"])
