@@ -11,7 +11,8 @@ from babel import Locale
 from corpusforge.accounting import Tally
 from corpusforge.codeswitch.lexicon import Entity, EntityLexicon, cldr_lexicon
 from corpusforge.codeswitch.mentions import Gazetteer, Mention, MentionError, fold, given_mentions, parse_wikilinks
-from corpusforge.codeswitch.switcher import EntitySwitcher, EntitySwitchStage, StableDraws, Switched
+from corpusforge.codeswitch.switcher import EntitySwitcher, EntitySwitchStage, StableDraws, Switched, codeswitch_batch, codeswitch_record
+from corpusforge.transforms.codemix import code_mixing_metrics
 from corpusforge.schemas import conform, load_schema
 from corpusforge.schemas import entries_dict
 
@@ -70,6 +71,19 @@ def test_metrics_come_from_the_switched_tokens(cldr):
     assert switched.cmi == pytest.approx(100 / 3) and switched.switch_points == 2
     nothing = EntitySwitcher(lexicon=cldr).switch("Nothing to see here.", target="hin_Deva")
     assert nothing.spans == () and nothing.text == nothing.source_text and nothing.cmi == 0.0
+
+
+def test_records_carry_every_code_mixing_metric_of_the_switched_tokens(cldr):
+    """M-index, I-index, burstiness and switch fraction are computed (by codemix's own
+    function), not left null: tokens hin eng hin other."""
+    switched = EntitySwitcher(lexicon=cldr).switch("India and China.", target="hin_Deva")
+    expected = code_mixing_metrics(["hin_Deva", "eng_Latn", "hin_Deva", "other"])
+    record = codeswitch_record(switched, source="news", source_id="s1", method="entity", variant=0)
+    row = codeswitch_batch([record]).to_pylist()[0]
+    for name in ("cmi", "m_index", "i_index", "burstiness", "switch_points", "switch_fraction"):
+        assert row[name] == pytest.approx(expected[name]), name
+    assert (row["m_index"], row["i_index"], row["switch_fraction"]) == (pytest.approx(0.8), 1.0, 0.5)
+    assert row["burstiness"] == pytest.approx(-1.0)  # spans 1, 1, 1: periodic
 
 
 # --- gazetteer -------------------------------------------------------------------------------
