@@ -170,3 +170,12 @@ def test_meta_entries_and_metrics_read_as_data(outputs, hf):
     for name in ("cmi", "m_index", "i_index", "switch_points", "switch_fraction"):
         assert codeswitch.column(name).null_count == 0, name
     assert codeswitch.schema.field("meta").type == pa.list_(pa.struct([pa.field("key", pa.string(), nullable=False), pa.field("value", pa.string())]))
+
+
+def test_inspect_reads_the_partitioned_tree_and_shows_entries_as_objects(outputs):
+    from corpusforge.inspection import describe_output
+
+    text = describe_output(str(outputs["partitioned"]), rows=50)
+    counted = manifest(outputs["partitioned"])["outputs"]["segment"]["rows"]
+    assert f"== segment: {counted:,} rows" in text
+    assert '"meta": {"url": "https://example.org/ur/1", "crawl": "2026"}' in text
