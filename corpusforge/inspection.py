@@ -5,14 +5,31 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.dataset as ds
 
 from corpusforge.manifest import load_manifest, summary_table
+from corpusforge.schemas import entries_dict
 
 
 def _dataset(path: Path) -> ds.Dataset | None:
     files = sorted(str(f) for f in path.rglob("*.parquet"))
     return ds.dataset(files, format="parquet") if files else None
+
+
+def _is_entries(dtype: pa.DataType) -> bool:
+    """A mapping stored as (key, value) entries (``meta``, ``script_props``)."""
+    return pa.types.is_list(dtype) and pa.types.is_struct(dtype.value_type) and [f.name for f in dtype.value_type] == ["key", "value"]
+
+
+def _sample(dataset: ds.Dataset, rows: int) -> list[dict]:
+    """The first rows, with entry columns shown as objects (``{"url": ...}``)."""
+    entries = [f.name for f in dataset.schema if _is_entries(f.type)]
+    sample = dataset.head(rows).to_pylist()
+    for row in sample:
+        for name in entries:
+            row[name] = entries_dict(row[name]) if row[name] is not None else None
+    return sample
 
 
 def _counts(dataset: ds.Dataset, columns: list[str]) -> str:
@@ -54,7 +71,7 @@ def describe_output(output_dir: str, *, rows: int = 5) -> str:
         lang_cols = ["lang"] if "lang" in dataset.schema.names else ["src_lang", "tgt_lang"]
         parts.append(_counts(dataset, ["source"]))
         parts.append(_counts(dataset, lang_cols if name != "rejected" else ["stage", "reason"]))
-        sample = dataset.head(rows).to_pylist()
+        sample = _sample(dataset, rows)
         parts.append("  sample rows:")
         parts += [f"    {json.dumps(row, ensure_ascii=False, default=str)[:300]}" for row in sample]
     parts.append("\n" + summary_table(manifest))

@@ -4,6 +4,12 @@ A record kind (segment, bitext, codeswitch, rejected) has a base schema that a r
 version never changes. Stages add their own columns (declared by the stage, never inferred
 from rows): the output schema of a run is the base schema plus those columns, fixed before
 the pipeline starts.
+
+No output column is an Arrow ``map``: Hugging Face ``datasets`` has no type for it. A mapping
+(``meta``, ``script_props``) is written as its entries, ``list<struct<key, value>>`` (the
+physical layout of a Parquet MAP), which datasets, pandas, pyarrow, DuckDB
+(``map_from_entries``), polars and Spark all read; :func:`entries_dict` turns one row's value
+back into a dict. Version 1 files, whose ``meta`` is a map, still read (:func:`conform` casts).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Any, Iterable
 import pyarrow as pa
 
 KINDS = ("segment", "bitext", "codeswitch", "rejected", "lexicon")
-CURRENT_VERSION = {"segment": 1, "bitext": 1, "codeswitch": 1, "rejected": 1, "lexicon": 1}
+CURRENT_VERSION = {"segment": 2, "bitext": 2, "codeswitch": 2, "rejected": 1, "lexicon": 1}
 
 _PRIMITIVES = {
     "string": pa.string(),
@@ -27,6 +33,32 @@ _PRIMITIVES = {
     "float64": pa.float64(),
     "binary": pa.binary(),
 }
+
+
+def entries_type(key: pa.DataType, value: pa.DataType) -> pa.ListType:
+    """A mapping as ``list<struct<key not null, value>>``: what outputs store instead of a map."""
+    return pa.list_(pa.struct([pa.field("key", key, nullable=False), pa.field("value", value)]))
+
+
+META_TYPE = entries_type(pa.string(), pa.string())  # the ``meta`` column of segment, bitext, codeswitch
+
+
+def entries_array(offsets: pa.Array, keys: pa.Array, values: pa.Array) -> pa.ListArray:
+    """Rows of entries from flat ``keys`` and ``values`` (``offsets``: n + 1 int32, as for a map)."""
+    entries = pa.StructArray.from_arrays([keys, values], fields=[pa.field("key", keys.type, nullable=False), pa.field("value", values.type)])
+    return pa.ListArray.from_arrays(offsets, entries)
+
+
+def as_entries(mapping: dict | None) -> list[dict] | None:
+    """One row's value for an entries column: ``{"url": "x"}`` -> ``[{"key": "url", "value": "x"}]``
+    (None and empty stay None)."""
+    return [{"key": k, "value": v} for k, v in mapping.items()] if mapping else None
+
+
+def entries_dict(value: list | None) -> dict:
+    """One row's entries (``to_pylist`` of an entries column, or of a version-1 map column: a
+    list of pairs) as a dict; null -> ``{}``. A repeated key keeps its last value."""
+    return dict((e["key"], e["value"]) if isinstance(e, dict) else e for e in value) if value else {}
 
 
 class SchemaError(ValueError):

@@ -4,7 +4,7 @@ language out: one row per (input row, target), every other field (ids, labels) k
 
 Outputs under ``output``:
 
-- ``translated/``: Parquet, ``mt_tgt_lang=<target>/part-*.parquet`` (one folder per target
+- ``translated/``: Parquet, ``<target>/part-*.parquet`` (one folder per target, e.g. ``hin_Deva/``,
   unless ``partition_by_target: false``). Columns: the input's columns, in order and with their
   types, the chosen fields holding their translations; ``id`` and ``source`` (see below); then
   provenance: ``mt_model``, ``mt_src_lang``, ``mt_tgt_lang``, and per translated field (structs

@@ -1,5 +1,5 @@
 """End to end on the DirectRunner: a Wikidata-format dump and a wikitext sample go through
-lexicon building (Parquet) and entity switching (codeswitch.v1 Parquet)."""
+lexicon building (Parquet) and entity switching (codeswitch Parquet)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from corpusforge.codeswitch.lexicon import LEXICON_SCHEMA, EntityLexicon, Wikida
 from corpusforge.codeswitch.switcher import EntitySwitchStage
 from corpusforge.io.parquet import ShardMetadata
 from corpusforge.io.readers import TextReader
-from corpusforge.schemas import load_schema
+from corpusforge.schemas import load_schema, schema_id
 from test_codeswitch_lexicon import DUMP_ENTITIES, write_dump
 
 pytestmark = pytest.mark.slow
@@ -43,7 +43,7 @@ def test_dump_and_wikitext_end_to_end(tmp_path: Path):
         segments = p | ReadRecords(TextReader(lang="eng_Latn"), [str(wiki)], source="wiki")
         switched = segments.kept | SwitchSegments(stage, lexicon=build.lexicon)
         _ = switched.records | "WriteCS" >> WriteShards(
-            str(out / "codeswitch"), schema=load_schema("codeswitch"), metadata=ShardMetadata(schema="codeswitch.v1", recipe_hash="test")
+            str(out / "codeswitch"), schema=load_schema("codeswitch"), metadata=ShardMetadata(schema=schema_id("codeswitch"), recipe_hash="test")
         )
         tally = (build.counts, switched.counts) | beam.Flatten() | SumTallies()
         _ = tally | beam.Map(lambda t: (out / "tally.json").write_text(json.dumps({f"{k[0]}|{k[2]}": v for k, v in t.counts.items()})))

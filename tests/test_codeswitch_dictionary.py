@@ -10,6 +10,7 @@ import pytest
 
 from corpusforge.codeswitch.dictionary import BilingualDictionary, DictionarySwitcher, DictionarySwitchStage
 from corpusforge.schemas import conform, load_schema
+from corpusforge.schemas import entries_dict
 
 B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 FREEDICT_HIN = Path("/usr/share/dictd/freedict-eng-hin.index")
@@ -142,7 +143,7 @@ def test_stage_emits_codeswitch_records(tmp_path):
     rows = conform(stage.process(batch).kept, load_schema("codeswitch")).to_pylist()
     assert [(r["source_id"], r["text"], r["embedded_langs"]) for r in rows] == [("1", "ठंडा पानी", ["hin_Deva"])]
     assert rows[0]["cmi"] == 0.0  # every word switched: one language left
-    assert dict(rows[0]["meta"])["cs.dictionary"] == "eng-hin"
+    assert entries_dict(rows[0]["meta"])["cs.dictionary"] == "eng-hin"
 
 
 @pytest.mark.skipif(not FREEDICT_HIN.exists(), reason="dict-freedict-eng-hin is not installed")

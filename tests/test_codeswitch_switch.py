@@ -11,8 +11,10 @@ from babel import Locale
 from corpusforge.accounting import Tally
 from corpusforge.codeswitch.lexicon import Entity, EntityLexicon, cldr_lexicon
 from corpusforge.codeswitch.mentions import Gazetteer, Mention, MentionError, fold, given_mentions, parse_wikilinks
-from corpusforge.codeswitch.switcher import EntitySwitcher, EntitySwitchStage, StableDraws, Switched
+from corpusforge.codeswitch.switcher import EntitySwitcher, EntitySwitchStage, StableDraws, Switched, codeswitch_batch, codeswitch_record
+from corpusforge.transforms.codemix import code_mixing_metrics
 from corpusforge.schemas import conform, load_schema
+from corpusforge.schemas import entries_dict
 
 TARGETS = {"hin_Deva": "hi", "urd_Arab": "ur", "ben_Beng": "bn", "tam_Taml": "ta", "zho_Hans": "zh"}
 BABEL_ATTR = {"territory": "territories", "language": "languages", "script": "scripts", "currency": "currencies"}
@@ -69,6 +71,19 @@ def test_metrics_come_from_the_switched_tokens(cldr):
     assert switched.cmi == pytest.approx(100 / 3) and switched.switch_points == 2
     nothing = EntitySwitcher(lexicon=cldr).switch("Nothing to see here.", target="hin_Deva")
     assert nothing.spans == () and nothing.text == nothing.source_text and nothing.cmi == 0.0
+
+
+def test_records_carry_every_code_mixing_metric_of_the_switched_tokens(cldr):
+    """M-index, I-index, burstiness and switch fraction are computed (by codemix's own
+    function), not left null: tokens hin eng hin other."""
+    switched = EntitySwitcher(lexicon=cldr).switch("India and China.", target="hin_Deva")
+    expected = code_mixing_metrics(["hin_Deva", "eng_Latn", "hin_Deva", "other"])
+    record = codeswitch_record(switched, source="news", source_id="s1", method="entity", variant=0)
+    row = codeswitch_batch([record]).to_pylist()[0]
+    for name in ("cmi", "m_index", "i_index", "burstiness", "switch_points", "switch_fraction"):
+        assert row[name] == pytest.approx(expected[name]), name
+    assert (row["m_index"], row["i_index"], row["switch_fraction"]) == (pytest.approx(0.8), 1.0, 0.5)
+    assert row["burstiness"] == pytest.approx(-1.0)  # spans 1, 1, 1: periodic
 
 
 # --- gazetteer -------------------------------------------------------------------------------
@@ -268,7 +283,7 @@ def test_stage_writes_codeswitch_records_and_counts_them_as_created(tmp_path):
     stage = EntitySwitchStage(lexicon_path=str(lexicon_path), targets=["hin_Deva", "tam_Taml"], mentions="given", variants=2, seed=7)
     batch = _segments(
         [
-            {"id": "s1", "source": "news", "text": "India and China", "lang": "eng_Latn", "meta": [("url", "http://x")], "mentions": None},
+            {"id": "s1", "source": "news", "text": "India and China", "lang": "eng_Latn", "meta": [{"key": "url", "value": "http://x"}], "mentions": None},
             {"id": "s2", "source": "news", "text": "Nothing here", "lang": "eng_Latn", "mentions": None},
             {"id": "s3", "source": "news", "text": "India in Hindi", "lang": "hin_Deva", "mentions": None},
             {"id": "s4", "source": "news", "text": "India", "lang": None, "mentions": [{"start": 0, "end": 9, "entity_id": "IN"}]},
@@ -279,11 +294,11 @@ def test_stage_writes_codeswitch_records_and_counts_them_as_created(tmp_path):
     split = stage.process(batch)
     table = conform(split.kept, load_schema("codeswitch"))  # exactly codeswitch.v1
     rows = table.to_pylist()
-    assert [(r["source_id"], dict(r["meta"])["cs.variant"]) for r in rows] == [("s1", "0"), ("s1", "1"), ("s5", "0"), ("s5", "1")]
+    assert [(r["source_id"], entries_dict(r["meta"])["cs.variant"]) for r in rows] == [("s1", "0"), ("s1", "1"), ("s5", "0"), ("s5", "1")]
     assert len({r["id"] for r in rows}) == 4
     first = rows[0]
     assert first["source_text"] == "India and China" and first["matrix_lang"] == "eng_Latn"
-    assert dict(first["meta"])["url"] == "http://x" and dict(first["meta"])["cs.stage"] == "entity_switch"
+    assert entries_dict(first["meta"])["url"] == "http://x" and entries_dict(first["meta"])["cs.stage"] == "entity_switch"
     for row in rows:
         for span in row["spans"]:
             assert row["text"][span["start"] : span["end"]] == _small_lexicon().label(span["entity_id"], span["lang"])

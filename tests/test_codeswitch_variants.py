@@ -19,6 +19,7 @@ from corpusforge.config import ConfigError
 from corpusforge.inspection import describe_output
 from corpusforge.pipelines import codeswitch_variants
 from corpusforge.schemas import load_schema
+from corpusforge.schemas import entries_dict
 
 pytestmark = pytest.mark.slow
 
@@ -78,8 +79,8 @@ def test_jsonl_eval_set_gets_n_variants_per_row(tmp_path):
     assert all(r["premise"] == ROWS[2]["premise"] and r["cs_spans"]["premise"] == [] for r in rows if r["id"] == "n3")
 
     records = ds.dataset(out / "codeswitch", format="parquet", schema=load_schema("codeswitch")).to_table().to_pylist()
-    assert {(r["source_id"], dict(r["meta"])["cs.variant"]) for r in records} == {(f"{i}:{f}", str(v)) for i in ("n1", "n2") for f in ("premise", "hypothesis") for v in range(3)}
-    assert all(dict(r["meta"])["row.label"] in ("0", "2") for r in records)
+    assert {(r["source_id"], entries_dict(r["meta"])["cs.variant"]) for r in records} == {(f"{i}:{f}", str(v)) for i in ("n1", "n2") for f in ("premise", "hypothesis") for v in range(3)}
+    assert all(entries_dict(r["meta"])["row.label"] in ("0", "2") for r in records)
     rejected = ds.dataset(out / "rejected", format="parquet", schema=load_schema("rejected")).to_table().to_pylist()
     assert sorted((r["reason"], r["offset"]) for r in rejected) == [("invalid_json", 4), ("missing_field", 5)]
 

@@ -35,7 +35,7 @@ SEGMENTS = [
 
 
 def segment_rows() -> list[dict]:
-    return [{"id": i, "source": s, "text": t, "lang": "hin_Deva" if i == "07" else None, "doc_id": None, "meta": [("n", i)]} for i, s, t in SEGMENTS]
+    return [{"id": i, "source": s, "text": t, "lang": "hin_Deva" if i == "07" else None, "doc_id": None, "meta": [{"key": "n", "value": i}]} for i, s, t in SEGMENTS]
 
 
 def pair_rows() -> list[dict]:

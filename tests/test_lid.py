@@ -171,7 +171,7 @@ def test_columns_match_the_declared_fields_for_segments_and_bitext(lid):
     conform(out, extend(load_schema("bitext"), lid.output_fields("bitext")))
     assert out.column("src_lang").to_pylist() == ["eng_Latn"]
     assert out.column("tgt_lang").to_pylist() == ["zho_Hant"]
-    assert out.column("tgt_script_props").to_pylist() == [[("Hani", 1.0)]]
+    assert out.column("tgt_script_props").to_pylist() == [[{"key": "Hani", "value": 1.0}]]
 
 
 def test_stage_pickles_before_and_after_setup(lid):

@@ -183,7 +183,7 @@ def test_stage_fans_out_to_bitext_and_rejects_with_reasons(models):
     assert stage.translator.engine is None and len(pickle.dumps(stage)) < 20_000  # cheap, nothing loaded
     batch = segments(
         [
-            {"id": "a", "source": "s", "text": TEXTS[0], "lang": None, "meta": [("label", "entailment")]},
+            {"id": "a", "source": "s", "text": TEXTS[0], "lang": None, "meta": [{"key": "label", "value": "entailment"}]},
             {"id": "b", "source": "s", "text": TEXTS[2], "lang": "hin_Deva"},
             {"id": "c", "source": "s", "text": "  ", "lang": "eng_Latn"},
             {"id": "d", "source": "t", "text": "Hallo Welt.", "lang": "deu_Latn"},
@@ -195,7 +195,7 @@ def test_stage_fans_out_to_bitext_and_rejects_with_reasons(models):
     assert [(r["source_id"], r["tgt_lang"]) for r in kept] == [("a", "fra_Latn"), ("a", "hin_Deva"), ("b", "fra_Latn")]
     first = kept[0]
     assert first["src_text"] == first["tgt_text"] == TEXTS[0]  # copy model
-    assert (first["src_lang"], first["origin"], first["meta"]) == ("eng_Latn", "mt", [("label", "entailment")])
+    assert (first["src_lang"], first["origin"], first["meta"]) == ("eng_Latn", "mt", [{"key": "label", "value": "entailment"}])
     assert first["mt_model"] == stage.translator.info.model_id and first["mt_truncated"] is False
     assert len({r["id"] for r in kept}) == 3
     reasons = sorted((r["reason"], r["source"]) for r in split.rejected.to_pylist())

@@ -35,6 +35,7 @@ from corpusforge.io.readers import (
 )
 from corpusforge.records import PREVIEW_CHARS, stable_id
 from corpusforge.schemas import load_schema
+from corpusforge.schemas import entries_dict
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -285,8 +286,8 @@ def test_jsonl_fields_ids_meta_and_languages(tmp_path):
     assert [r["id"] for r in got] == ["a1", stable_id("src", "in.jsonl.zst", 2), stable_id("src", "in.jsonl.zst", 3), "7"]
     assert [r["lang"] for r in got] == ["eng_Latn", "hin_Deva", "hin_Deva", "zho_Hant"]
     assert [r["doc_id"] for r in got] == [None, None, None, "d1"]
-    assert dict(got[0]["meta"]) == {"url": "http://x", "score": "0.5", "tags": '["é", 1]'}
-    assert dict(got[1]["meta"]) == {"url": None}
+    assert entries_dict(got[0]["meta"]) == {"url": "http://x", "score": "0.5", "tags": '["é", 1]'}
+    assert entries_dict(got[1]["meta"]) == {"url": None}
     assert got[2]["meta"] is None
 
 
@@ -295,7 +296,7 @@ def test_jsonl_dotted_fields(tmp_path):
     path = write(tmp_path / "t.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     kept, _, _ = read_all(JsonlReader(text_field="translation.hi", lang="hi"), path)
     assert kept.column("text").to_pylist() == ["नमस्ते"]
-    assert dict(kept.column("meta")[0].as_py()) == {"n": "1"}  # `translation` is not repeated in meta
+    assert entries_dict(kept.column("meta")[0].as_py()) == {"n": "1"}  # `translation` is not repeated in meta
     kept, _, _ = read_all(JsonlReader(text_field="a.b"), path)
     assert kept.column("text").to_pylist() == ["literal dotted key"]
 
@@ -389,7 +390,7 @@ def test_tsv_by_header_name_with_meta(tmp_path):
     assert rejected.num_rows == 0
     assert kept.column("id").to_pylist() == ["u1", "u2"]
     assert kept.column("lang").to_pylist() == ["urd_Arab", "eng_Latn"]
-    assert [dict(m) for m in kept.column("meta").to_pylist()] == [{"source_url": "http://a"}, {"source_url": "http://b"}]
+    assert [entries_dict(m) for m in kept.column("meta").to_pylist()] == [{"source_url": "http://a"}, {"source_url": "http://b"}]
 
 
 def test_tsv_by_index_without_header(tmp_path):
@@ -508,7 +509,36 @@ def test_parquet_columns_ids_languages_meta_and_batches(tmp_path):
     ids = kept.column("id").to_pylist()
     assert ids[1] == "u1" and ids[0] == stable_id("src", "in.parquet", 1) and ids[2990] == stable_id("src", "in.parquet", 2991)
     assert kept.column("lang").to_pylist()[:2] == ["urd_Arab", "hin_Deva"]
-    assert dict(kept.column("meta")[3].as_py()) == {"score": "1.5", "tags": '["a", "3"]'}
+    assert entries_dict(kept.column("meta")[3].as_py()) == {"score": "1.5", "tags": '["a", "3"]'}
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_parquet_output_read_back_keeps_its_meta_entries(tmp_path, version):
+    """A corpusforge output as input: its ``meta`` (a map in version 1, entries in version 2)
+    is carried over entry by entry, not nested as one JSON string; other columns follow."""
+    meta_type = pa.map_(pa.string(), pa.string()) if version == 1 else load_schema("segment").field("meta").type
+    table = pa.table(
+        {
+            "id": ["a", "b", "c"],
+            "source": ["web", "web", "news"],
+            "text": ["one", "two", "three"],
+            "meta": pa.array([[("url", "http://x"), ("crawl", None)], None, []], meta_type),
+        }
+    )
+    path = str(tmp_path / "part-00000-of-00001.parquet")
+    pq.write_table(table, path)
+    kept, rejected, _ = read_all(ParquetReader(id_column="id"), path)
+    assert rejected.num_rows == 0 and kept.column("id").to_pylist() == ["a", "b", "c"]
+    assert kept.schema.field("meta").type == load_schema("segment").field("meta").type
+    assert [entries_dict(m) for m in kept.column("meta").to_pylist()] == [
+        {"url": "http://x", "crawl": None, "source": "web"},
+        {"source": "web"},
+        {"source": "news"},
+    ]
+    only_meta = pq.read_table(path).select(["text", "meta"])
+    pq.write_table(only_meta, path)
+    kept, _, _ = read_all(ParquetReader(), path)
+    assert kept.column("meta").to_pylist() == [[{"key": "url", "value": "http://x"}, {"key": "crawl", "value": None}], None, []]
 
 
 def test_parquet_corrupted_file_loses_nothing(tmp_path):
@@ -616,7 +646,7 @@ def test_parquet_invalid_utf8_rows_are_rejected(tmp_path):
     kept, rejected, _ = read_all(ParquetReader(lang="en"), path)
     assert reasons_by_offset(rejected) == {2: "invalid_utf8", 3: "empty_text", 4: "invalid_utf8", 6: "invalid_utf8"}
     assert kept.column("text").to_pylist() == ["good", "fine"]
-    assert [dict(m) for m in kept.column("meta").to_pylist()] == [{"note": "n1"}, {"note": None}]
+    assert [entries_dict(m) for m in kept.column("meta").to_pylist()] == [{"note": "n1"}, {"note": None}]
     previews = {r["offset"]: r["preview"] for r in rejected.to_pylist()}
     assert previews[2] == "bad \\xff end"
     assert "'note'" in {r["offset"]: r["detail"] for r in rejected.to_pylist()}[6]

@@ -7,15 +7,62 @@ import pyarrow as pa
 import pytest
 
 from corpusforge.records import Rejections, empty_rejected
-from corpusforge.schemas import KINDS, SchemaError, conform, extend, field_to_json, load_schema
+from corpusforge.schemas import (
+    CURRENT_VERSION,
+    KINDS,
+    META_TYPE,
+    SchemaError,
+    as_entries,
+    conform,
+    entries_dict,
+    extend,
+    field_to_json,
+    load_schema,
+    schema_id,
+)
+
+
+SCHEMA_FILES = sorted(f.name for f in resources.files("corpusforge.schemas_json").iterdir() if f.name.endswith(".json"))
+
+
+@pytest.mark.parametrize("name", SCHEMA_FILES)
+def test_json_round_trips_through_arrow(name):
+    kind, version = name.split(".")[0], int(name.split(".")[1][1:])
+    spec = json.loads((resources.files("corpusforge.schemas_json") / name).read_text())
+    schema = load_schema(kind, version)
+    assert [field_to_json(f) for f in schema] == spec["fields"]
+    assert schema.metadata[b"corpusforge.schema"] == f"{kind}.v{version}".encode()
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_json_round_trips_through_arrow(kind):
-    spec = json.loads((resources.files("corpusforge.schemas_json") / f"{kind}.v1.json").read_text())
-    schema = load_schema(kind)
-    assert [field_to_json(f) for f in schema] == spec["fields"]
-    assert schema.metadata[b"corpusforge.schema"] == f"{kind}.v1".encode()
+def test_every_version_up_to_the_current_one_is_kept(kind):
+    versions = sorted(int(n.split(".")[1][1:]) for n in SCHEMA_FILES if n.split(".")[0] == kind)
+    assert versions == list(range(1, CURRENT_VERSION[kind] + 1))
+    assert schema_id(kind) == f"{kind}.v{CURRENT_VERSION[kind]}"
+
+
+def _has_map(dtype: pa.DataType) -> bool:
+    if pa.types.is_map(dtype):
+        return True
+    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype):
+        return _has_map(dtype.value_type)
+    return pa.types.is_struct(dtype) and any(_has_map(f.type) for f in dtype)
+
+
+@pytest.mark.parametrize("kind", ["segment", "bitext", "codeswitch", "rejected"])
+def test_record_outputs_hold_no_arrow_map(kind):
+    """Hugging Face datasets has no type for an Arrow map (``load_dataset`` fails on one)."""
+    assert not [f.name for f in load_schema(kind) if _has_map(f.type)]
+    assert load_schema(kind).field("meta").type == META_TYPE if kind != "rejected" else True
+
+
+def test_entries_read_back_as_dicts_from_either_version():
+    v1 = pa.array([[("url", "x"), ("n", None)], None], pa.map_(pa.string(), pa.string()))
+    v2 = v1.cast(META_TYPE)  # what conform does to a version-1 meta column
+    assert [entries_dict(v) for v in v1.to_pylist()] == [entries_dict(v) for v in v2.to_pylist()] == [{"url": "x", "n": None}, {}]
+    assert pa.array([as_entries({"url": "x"}), as_entries({})], META_TYPE).to_pylist() == [[{"key": "url", "value": "x"}], None]
+    old = pa.table({"id": ["a"], "source": ["s"], "text": ["t"], "meta": v1.slice(0, 1)})
+    assert conform(old, load_schema("segment")).column("meta").to_pylist() == [[{"key": "url", "value": "x"}, {"key": "n", "value": None}]]
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -11,13 +11,14 @@ import regex
 from corpusforge.languages import code_for_label, script_compatible
 from corpusforge.schemas import conform, extend, load_schema
 from corpusforge.transforms.script import ScriptDetector, script_profile, script_table
+from corpusforge.schemas import entries_dict
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def profile(texts, **options):
     p = script_profile(pa.array(texts, pa.string()), **options)
-    return p.script.to_pylist(), [dict(x) for x in p.props.to_pylist()], p.mixed.to_pylist()
+    return p.script.to_pylist(), [entries_dict(x) for x in p.props.to_pylist()], p.mixed.to_pylist()
 
 
 def test_table_agrees_with_unicode_script_property():

@@ -131,7 +131,7 @@ def test_parquet_eval_set_round_trips_and_writes_the_same_bytes_twice(model, tmp
 
     again = run({**cfg, "output": str(tmp_path / "again")})
     files = sorted(p.relative_to(out) for p in (out / "translated").rglob("*.parquet"))
-    assert files == [Path("translated/mt_tgt_lang=hin_Deva/part-00000-of-00001.parquet")]
+    assert files == [Path("translated/hin_Deva/part-00000-of-00001.parquet")]
     assert all((out / f).read_bytes() == (again / f).read_bytes() for f in files)
 
 

@@ -23,7 +23,7 @@ from corpusforge.transforms.base import Stage
 pytestmark = pytest.mark.slow
 
 SCHEMA = load_schema("segment")
-METADATA = ShardMetadata(schema="segment.v1", recipe_hash="r3c1pe")
+METADATA = ShardMetadata(schema="segment.v2", recipe_hash="r3c1pe")
 LANGS = ["hin_Deva", "eng_Latn", None]
 N = 2000
 
@@ -59,10 +59,13 @@ def test_streaming_mode_writes_every_row_once(tmp_path):
     assert read_ids(tmp_path) == sorted(f"{i:06d}" for i in range(N))
     files = files_under(tmp_path)
     assert all(not f.startswith(".tmp") for f in files) and not any(d.startswith(".tmp") for d in os.listdir(tmp_path))
-    for lang in ("hin_Deva", "eng_Latn", "__HIVE_DEFAULT_PARTITION__"):
-        names = [f for f in files if f.startswith(f"lang={lang}/")]
+    for folder in ("hin_Deva", "eng_Latn", "null"):  # one plain folder per value; null rows in null/
+        names = [f for f in files if f.startswith(f"{folder}/")]
         assert len(names) > 1  # rolled at the target size
-        assert names == [f"lang={lang}/part-{i:05d}-of-{len(names):05d}.parquet" for i in range(len(names))]
+        assert names == [f"{folder}/part-{i:05d}-of-{len(names):05d}.parquet" for i in range(len(names))]
+    table = pq.read_table(tmp_path)  # the whole tree, lang from the files
+    assert table.num_rows == N and table.schema.field("lang").type == pa.string()
+    assert table.filter(pc.is_null(table["lang"])).num_rows == sum(1 for i in range(N) if LANGS[i % len(LANGS)] is None)
 
 
 def test_sharded_mode_gives_identical_files_for_reruns_and_other_batch_sizes(tmp_path):

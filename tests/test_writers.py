@@ -15,10 +15,11 @@ import pytest
 import corpusforge
 from corpusforge.accounting import Tally
 from corpusforge.io.parquet import (
-    HIVE_NULL,
+    NULL_PARTITION,
     ParquetOptions,
     ShardMetadata,
     ShardWriter,
+    partition_dir,
     write_shards,
 )
 from corpusforge.manifest import build_manifest, load_manifest, summary_table, write_manifest
@@ -27,7 +28,7 @@ from corpusforge.schemas import SchemaError, extend, load_schema, schema_id
 # a stage-declared column, as Stage.output_fields would return it
 SCHEMA = extend(load_schema("segment"), [pa.field("lang_score", pa.float32())])
 METADATA = ShardMetadata(
-    schema="segment.v1",
+    schema=schema_id("segment"),
     recipe_hash="r3c1pe",
     stages=[{"name": "lid", "version": "1"}],
     models={"lid": "lid.176.ftz"},
@@ -102,7 +103,7 @@ def test_written_schema_equals_json_schema_plus_stage_columns_and_carries_proven
     assert written.field("lang_score").type == pa.float32()
     meta = {k.decode(): v.decode() for k, v in written.metadata.items()}
     assert meta["corpusforge.version"] == corpusforge.__version__
-    assert meta["corpusforge.schema"] == schema_id("segment") == "segment.v1"
+    assert meta["corpusforge.schema"] == schema_id("segment") == "segment.v2"
     assert meta["corpusforge.recipe_hash"] == "r3c1pe"
     assert json.loads(meta["corpusforge.stages"]) == [{"name": "lid", "version": "1"}]
     assert json.loads(meta["corpusforge.models"]) == {"lid": "lid.176.ftz"}
@@ -152,30 +153,38 @@ def test_shards_roll_by_size_and_hold_every_row_once(tmp_path):
     assert files_under(tmp_path) == sorted(os.path.basename(s.path) for s in shards)  # no temp files
 
 
-def test_hive_partitions_keep_the_column_and_read_back(tmp_path):
+def test_partitions_are_plain_folders_that_readers_take_whole(tmp_path):
     shards = write(tmp_path, batches(1000, 300), partition_by="lang", target_shard_bytes=30_000)
-    assert {s.partition for s in shards} == {"lang=hin_Deva", "lang=eng_Latn", "lang=urd_Arab", f"lang={HIVE_NULL}"}
+    assert {s.partition for s in shards} == {"hin_Deva", "eng_Latn", "urd_Arab", NULL_PARTITION}
     for s in shards:
         assert os.path.basename(os.path.dirname(s.path)) == s.partition
-        value = s.partition.split("=", 1)[1]
         in_file = set(pq.read_table(s.path).column("lang").to_pylist())  # self-contained file
-        assert in_file == {None if value == HIVE_NULL else value}
+        assert in_file == {None if s.partition == NULL_PARTITION else s.partition}
     for lang in ("hin_Deva", "urd_Arab"):
-        in_dir = [os.path.basename(s.path) for s in shards if s.partition == f"lang={lang}"]
+        in_dir = [os.path.basename(s.path) for s in shards if s.partition == lang]
         assert in_dir == [f"part-{i:05d}-of-{len(in_dir):05d}.parquet" for i in range(len(in_dir))]
 
-    dataset = ds.dataset(tmp_path, format="parquet", partitioning="hive")
-    table = dataset.to_table()
-    assert table.num_rows == 1000
-    assert dict(zip(table["id"].to_pylist(), table["lang"].to_pylist())) == {
-        f"{i:08d}": LANGS[i % 4] for i in range(1000)
-    }  # the null partition reads back as null, not as a string
+    expected = {f"{i:08d}": LANGS[i % 4] for i in range(1000)}  # the null partition reads back as null
+    for how, table in {
+        "pq.read_table": pq.read_table(tmp_path),  # no key=value folders: nothing to merge with
+        "dataset": ds.dataset(tmp_path, format="parquet").to_table(),
+        "dataset, hive": ds.dataset(tmp_path, format="parquet", partitioning="hive").to_table(),
+    }.items():
+        assert table.schema.field("lang").type == pa.string(), how
+        assert dict(zip(table["id"].to_pylist(), table["lang"].to_pylist())) == expected, how
+    dataset = ds.dataset(tmp_path, format="parquet")
     hindi = dataset.to_table(filter=ds.field("lang") == "hin_Deva")
     assert hindi.num_rows == 250 and set(hindi["lang"].to_pylist()) == {"hin_Deva"}
     assert dataset.to_table(filter=ds.field("lang").is_null()).num_rows == 250
-    assert pq.read_table(tmp_path, schema=SCHEMA).num_rows == 1000
     with pytest.raises(ValueError, match="partition_by"):
         write(tmp_path, [segments(3)], partition_by="nope")
+
+
+def test_partition_folders_are_unambiguous_and_never_hidden():
+    assert partition_dir("hin_Deva") == "hin_Deva"
+    assert (partition_dir(None), partition_dir(""), partition_dir("null"), partition_dir("empty")) == ("null", "empty", "%6Eull", "%65mpty")
+    assert partition_dir("_x") == "%5Fx" and partition_dir(".") == "%2E" and partition_dir("..") == "%2E."
+    assert partition_dir("a/b=c") == "a%2Fb%3Dc"  # no separators, no key=value
 
 
 def test_many_open_partitions_share_one_buffer_bound(tmp_path):
@@ -255,7 +264,7 @@ def test_manifest_balances_and_lists_the_files(tmp_path):
     assert manifest["stage_counts"]["normalize"] == {"rejected": 40, "rejected_by_reason": {"empty_text": 40}}
     assert manifest["stage_counts"]["write"] == {"written": 970, "stored": 40}
     segment = manifest["outputs"]["segment"]
-    assert segment["schema"] == "segment.v1" and segment["rows"] == 970
+    assert segment["schema"] == "segment.v2" and segment["rows"] == 970
     assert sorted(f["path"] for f in segment["files"]) == sorted(
         os.path.join("segment", f) for f in files_under(tmp_path / "segment")
     )

@@ -160,8 +160,9 @@ class WriteShards(beam.PTransform):
     Costs a shuffle of all rows and holds one whole shard in a worker's memory;
     ``target_shard_bytes`` does not apply. Empty buckets write no file.
 
-    Either way files are named ``[<col>=<value>/]part-00000-of-0000N.parquet`` in (partition,
-    smallest id) order, appear by rename once all are written, and replace the shards an earlier
+    Either way files are named ``[<value>/]part-00000-of-0000N.parquet`` (plain partition
+    folders, :func:`corpusforge.io.parquet.partition_dir`) in (partition, smallest id) order,
+    appear by rename once all are written, and replace the shards an earlier
     write left in ``output_dir``. An empty input writes no shard. Temporary files go to
     ``<output_dir>/.tmp-<uuid>/``, the uuid drawn when the pipeline is built (so two concurrent
     runs of one built pipeline, e.g. a template, must not share an output dir).

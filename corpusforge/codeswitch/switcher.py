@@ -25,7 +25,7 @@ from corpusforge.codeswitch.lexicon import Entity, EntityLexicon, cldr_lexicon
 from corpusforge.codeswitch.mentions import CasePolicy, Gazetteer, Mention, MentionError, check_options, given_mentions, parse_wikilinks
 from corpusforge.languages import LanguageCodeError, canonical, language_of, script_of
 from corpusforge.records import Rejections, Split, stable_id
-from corpusforge.schemas import conform, load_schema
+from corpusforge.schemas import as_entries, conform, entries_dict, load_schema
 from corpusforge.transforms.base import Stage
 from corpusforge.transforms.codemix import code_mixing_metrics
 from corpusforge.transforms.tokens import OTHER, tokenize
@@ -33,6 +33,8 @@ from corpusforge.transforms.tokens import OTHER, tokenize
 ENTITY = "entity"
 DICTIONARY = "dictionary"
 TRANSLITERATION = "transliteration"
+
+METRICS = ("cmi", "switch_points", "m_index", "i_index", "burstiness", "switch_fraction")  # of Switched and the record
 
 TargetMode = Literal["fixed", "sentence", "entity"]
 Policy = Literal["all", "fraction", "at_most"]
@@ -70,7 +72,9 @@ class Span:
 
 @dataclass(frozen=True)
 class Switched:
-    """A switched text with its spans and the code-mixing metrics of the result."""
+    """A switched text with its spans and the code-mixing metrics of the result
+    (:func:`corpusforge.transforms.codemix.code_mixing_metrics`; ``burstiness`` is None with
+    fewer than two language spans)."""
 
     text: str
     source_text: str
@@ -78,6 +82,10 @@ class Switched:
     spans: tuple[Span, ...]
     cmi: float
     switch_points: int
+    m_index: float
+    i_index: float
+    burstiness: float | None
+    switch_fraction: float
 
     @property
     def embedded_langs(self) -> list[str]:
@@ -90,7 +98,8 @@ def apply_edits(source: str, edits: Sequence[Edit], *, matrix_lang: str, markers
 
     Metrics: tokens of copied text are tagged ``matrix_lang``, tokens of inserted text their
     edit's language, non-words ``other`` (:func:`corpusforge.transforms.tokens.tokenize`), then
-    CMI and switch points as :func:`corpusforge.transforms.codemix.code_mixing_metrics` defines them.
+    the metrics :func:`corpusforge.transforms.codemix.code_mixing_metrics` defines (CMI, M- and
+    I-index, burstiness, switch points and their fraction).
     """
     edits = sorted(edits, key=lambda e: e.start)
     out: list[str] = []
@@ -120,7 +129,9 @@ def apply_edits(source: str, edits: Sequence[Edit], *, matrix_lang: str, markers
     pieces.append((source[position:], matrix_lang))
     tags = [lang if is_word else OTHER for piece, lang in pieces for _, is_word in tokenize(piece)]
     metrics = code_mixing_metrics(tags)
-    return Switched("".join(out), source, matrix_lang, tuple(spans), metrics["cmi"], metrics["switch_points"])
+    return Switched(
+        "".join(out), source, matrix_lang, tuple(spans), **{name: metrics[name] for name in METRICS}
+    )
 
 
 class StableDraws:
@@ -343,7 +354,8 @@ class EntitySwitcher:
 
 
 def codeswitch_record(switched: Switched, *, source: str, source_id: str, method: str, variant: int, meta: dict[str, str] | None = None) -> dict:
-    """A ``codeswitch.v1`` row; its id is ``stable_id(source_id, method, variant)``."""
+    """A ``codeswitch`` row (current schema version); its id is ``stable_id(source_id, method,
+    variant)``; ``meta`` is stored as entries sorted by key."""
     return {
         "id": stable_id(source_id, method, variant),
         "source": source,
@@ -353,14 +365,13 @@ def codeswitch_record(switched: Switched, *, source: str, source_id: str, method
         "matrix_lang": switched.matrix_lang,
         "embedded_langs": switched.embedded_langs,
         "spans": [asdict(span) for span in switched.spans],
-        "cmi": switched.cmi,
-        "switch_points": switched.switch_points,
-        "meta": sorted((meta or {}).items()) or None,
+        **{name: getattr(switched, name) for name in METRICS},
+        "meta": as_entries(dict(sorted((meta or {}).items()))),
     }
 
 
 def codeswitch_batch(rows: list[dict]) -> pa.RecordBatch:
-    """Rows as one ``codeswitch.v1`` batch (conformed: a row that does not fit raises SchemaError)."""
+    """Rows as one ``codeswitch`` batch (conformed: a row that does not fit raises SchemaError)."""
     schema = load_schema("codeswitch")
     table = conform(pa.Table.from_pylist(rows, schema=schema), schema).combine_chunks()
     batches = table.to_batches()
@@ -431,7 +442,7 @@ class SwitchStage(Stage):
                     rejected.add(id=stable_id(rid, self.method, variant), source=source, reason="bad_mentions", detail=str(exc), raw=text)
                     break
                 if switched.spans:
-                    carried = dict(meta or [])
+                    carried = entries_dict(meta)
                     carried.update(provenance)
                     carried["cs.variant"] = str(variant)
                     rows.append(codeswitch_record(switched, source=source, source_id=rid, method=self.method, variant=variant, meta=carried))

@@ -21,7 +21,7 @@ from corpusforge.io.compression import Opener, is_corrupt_data_error, open_binar
 from corpusforge.languages import LanguageCodeError, canonical
 from corpusforge.progress import Progress
 from corpusforge.records import Rejections, Split, stable_id
-from corpusforge.schemas import load_schema
+from corpusforge.schemas import as_entries, load_schema
 
 READ_STAGE = "read"
 MIB = 1 << 20
@@ -355,7 +355,7 @@ class SegmentRecords(_RecordShape):
         if error:
             batches.reject(position, "bad_language_code", error, raw, own_id=own_id)
             return
-        fields = {"text": values["text"], "lang": lang, "doc_id": as_id(values.get("doc_id")), "meta": meta}
+        fields = {"text": values["text"], "lang": lang, "doc_id": as_id(values.get("doc_id")), "meta": as_entries(meta)}
         batches.keep(position, fields, own_id)
 
 
@@ -378,6 +378,6 @@ class PairRecords(_RecordShape):
             "tgt_text": values["tgt"],
             "src_lang": self.src_lang,
             "tgt_lang": self.tgt_lang,
-            "meta": meta,
+            "meta": as_entries(meta),
         }
         batches.keep(position, fields, own_id)

@@ -1,21 +1,23 @@
 """Sharded Parquet writers: one record kind per file, explicit schema, zstd, provenance metadata.
 
 Runner-free: :class:`ShardWriter` writes one shard to any binary file object, :class:`ShardRoller`
-spreads batches over shards (hive partitions, size limit), and :func:`write_shards` is the
+spreads batches over shards (partition folders, size limit), and :func:`write_shards` is the
 plain-Python path (temp files, then rename). The Beam sink in ``corpusforge.beam.write`` reuses
 the first two and the naming rules here, with Beam's file systems doing the I/O.
 
 Sizes (``row_group_bytes``, ``target_shard_bytes``) are uncompressed Arrow bytes: known before
 compression, independent of the codec, and what a reader holds in memory for a row group.
 
-Hive partitions: ``partition_by="lang"`` writes ``lang=hin_Deva/part-00000-of-00002.parquet``
-and keeps ``lang`` inside each file, so every file stays self-contained. A null value goes to
-``lang=__HIVE_DEFAULT_PARTITION__``, the directory Hive and pyarrow read back as null: when a
-column is both in the file and in the path, ``pyarrow.dataset`` takes the path's value, so a
-``lang=und`` directory would turn the file's nulls into ``"und"``. Read the tree with
-``pyarrow.dataset.dataset(dir, partitioning="hive")`` or ``pq.read_table(dir, schema=...)``;
-plain ``pq.read_table(dir)`` fails, because it infers the path column as a dictionary type
-that does not merge with the file's string column.
+Partitions: ``partition_by="lang"`` writes ``lang`` values into folders of their own,
+``hin_Deva/part-00000-of-00002.parquet``, and keeps ``lang`` inside each file; null goes to
+``null/`` (see :func:`partition_dir`). The folders are deliberately not Hive-style
+(``lang=hin_Deva``): a column both in the files and in a Hive path breaks readers (pandas and
+``pq.read_table`` fail to merge string with dictionary, Spark refuses it), and with the
+column only in the path Hugging Face ``datasets`` loses it and pandas fails on the null
+partition. Plain folders are what every reader takes whole, with ``lang`` from the files:
+``datasets.load_dataset("parquet", data_files="segment/**/*.parquet")``, pandas,
+``pq.read_table(dir)``, ``pyarrow.dataset``, DuckDB (``read_parquet('segment/*/*.parquet')``,
+with or without ``hive_partitioning``), polars and Spark; one language is one folder's glob.
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ from corpusforge import __version__
 from corpusforge.schemas import conform
 
 MiB = 1024 * 1024
-HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
-SHARD_GLOBS = ("part-*-of-*.parquet", "*=*/part-*-of-*.parquet")
+NULL_PARTITION = "null"  # the folder of rows whose partition value is null
+EMPTY_PARTITION = "empty"  # ... and of the empty string
+SHARD_GLOBS = ("part-*-of-*.parquet", "*/part-*-of-*.parquet")  # a write's own shards (also the old lang=x/ ones)
 DICTIONARY_COLUMNS = (
     "source", "lang", "src_lang", "tgt_lang", "origin", "matrix_lang", "script",
     "kind", "stage", "reason", "file",
@@ -93,8 +96,8 @@ class ParquetOptions:
 
 @dataclass(frozen=True)
 class ShardInfo:
-    """What one closed shard holds. ``partition`` is the hive directory (``lang=hin_Deva``),
-    None when unpartitioned; ``bytes_uncompressed`` is Arrow bytes, ``bytes_on_disk`` the file size."""
+    """What one closed shard holds. ``partition`` is its partition folder (``hin_Deva``, see
+    :func:`partition_dir`), None when unpartitioned; ``bytes_uncompressed`` is Arrow bytes, ``bytes_on_disk`` the file size."""
 
     path: str
     schema: str  # schema id, e.g. "segment.v1"
@@ -240,9 +243,19 @@ def hash_buckets(ids: pa.Array | pa.ChunkedArray, buckets: int) -> pa.Array:
     )  # fmt: skip
 
 
-def partition_dir(column: str, value: str | None) -> str:
-    """Hive directory for one value: ``lang=hin_Deva``, null as ``lang=__HIVE_DEFAULT_PARTITION__``."""
-    return f"{column}={HIVE_NULL if value is None else quote(value, safe='')}"
+def partition_dir(value: str | None) -> str:
+    """Folder for one partition value: the value percent-encoded (``hin_Deva``); null as
+    ``null`` and ``""`` as ``empty``. A value that would read as one of those, or that starts
+    with ``.`` or ``_`` (folders readers skip as hidden), has its first character
+    percent-encoded (``%6Eull``, ``%5Fx``). Never ``key=value``: see the module docstring."""
+    if value is None:
+        return NULL_PARTITION
+    if value == "":
+        return EMPTY_PARTITION
+    name = quote(value, safe="")
+    if name in (NULL_PARTITION, EMPTY_PARTITION) or name[0] in "._":
+        name = f"%{ord(name[0]):02X}{name[1:]}"
+    return name
 
 
 def check_shard_args(
@@ -260,10 +273,10 @@ def check_shard_args(
 
 
 def split_partitions(table: pa.Table, column: str | None) -> list[tuple[str | None, pa.Table]]:
-    """(hive directory or None, rows) for each partition value present in ``table``."""
+    """(partition folder or None, rows) for each partition value present in ``table``."""
     if column is None:
         return [(None, table)] if table.num_rows else []
-    return [(partition_dir(column, value), part) for value, part in group_rows(table, table.column(column).combine_chunks())]
+    return [(partition_dir(value), part) for value, part in group_rows(table, table.column(column).combine_chunks())]
 
 
 class ShardRoller:

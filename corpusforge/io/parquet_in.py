@@ -23,15 +23,16 @@ from corpusforge.io.base import (
 )
 from corpusforge.io.compression import Opener
 from corpusforge.records import Split
-from corpusforge.schemas import load_schema
+from corpusforge.schemas import META_TYPE, entries_array, load_schema
 
 Problems = dict[int, tuple[str, str]]  # row index in the batch -> (reason, detail); first found wins
-_META_TYPE = pa.map_(pa.string(), pa.string())
 
 
 class _ParquetFormat(Reader):
     """Reads row batches of about ``batch_bytes`` (from the row groups' sizes) with
-    ``ParquetFile.iter_batches``; columns not used go to ``meta`` as strings. A configured
+    ``ParquetFile.iter_batches``; columns not used go to ``meta`` as strings, except a ``meta``
+    column of string entries or a string map (corpusforge's own outputs, versions 1 and 2),
+    whose entries are carried over as they are (before the other columns'). A configured
     column missing from a file's schema rejects the file as one ``missing_column`` row; a file
     that cannot be opened or read further ends with one ``corrupt_file`` row (the rows read
     before stay). String values that are not valid UTF-8 reject their row (``invalid_utf8``)."""
@@ -311,12 +312,55 @@ def _languages(column: pa.Array, declared: str | None, problems: Problems) -> pa
 
 
 def _meta(batch: pa.RecordBatch, names: list[str]) -> pa.Array:
-    """The ``names`` columns of each row as one map<string, string> value (null values stay null)."""
+    """Per row, the entries of a carried ``meta`` column (see :func:`_carried_meta`), then the
+    other ``names`` columns as (name, string) entries (null values stay null). Built
+    column-wise: one ``take`` over all keys and values."""
     n = batch.num_rows
-    if not names:
-        return pa.nulls(n, _META_TYPE)
+    carried = _carried_meta(batch) if "meta" in names else None
+    names = [name for name in names if carried is None or name != "meta"]
     k = len(names)
-    values = pa.concat_arrays([_strings(batch.column(name)) for name in names])  # column after column
-    row_major = (np.arange(k)[None, :] * n + np.arange(n)[:, None]).ravel()
-    offsets = pa.array(np.arange(0, (n + 1) * k, k, dtype=np.int32))
-    return pa.MapArray.from_arrays(offsets, pa.array(names * n, pa.string()), values.take(pa.array(row_major)))
+    if carried is None and not k:
+        return pa.nulls(n, META_TYPE)
+    values = [_strings(batch.column(name)) for name in names]  # column after column
+    if carried is None:
+        counts, carried_keys, carried_values = np.zeros(n, dtype=np.int64), pa.array([], pa.string()), pa.array([], pa.string())
+    else:
+        counts = pc.fill_null(pc.list_value_length(carried), 0).to_numpy().astype(np.int64)
+        flat = carried.flatten()  # the entries of non-null rows, in order (what counts counts)
+        carried_keys, carried_values = flat.field("key"), flat.field("value")
+    carried_offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=carried_offsets[1:])
+    total = int(counts.sum())
+    # Row i: its carried entries (positions carried_offsets[i]..), then column j's value (at
+    # total + j * n + i in the concatenation below).
+    sizes = counts + k
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    row_of = np.repeat(np.arange(n), sizes)
+    position = np.arange(int(offsets[-1])) - offsets[row_of]  # index of the entry within its row
+    from_carried = position < counts[row_of]
+    index = np.where(from_carried, carried_offsets[row_of] + position, total + (position - counts[row_of]) * n + row_of)
+    all_keys = pa.concat_arrays([carried_keys.cast(pa.string()), pa.array([name for name in names for _ in range(n)], pa.string())])
+    all_values = pa.concat_arrays([carried_values.cast(pa.string()), *values])
+    take = pa.array(index, pa.int64())
+    out = entries_array(pa.array(offsets, pa.int32()), all_keys.take(take), all_values.take(take))
+    if carried is not None and not k:  # a null meta stays null when nothing else is carried
+        out = pc.if_else(carried.is_null(), pa.nulls(n, out.type), out)
+    return out
+
+
+def _carried_meta(batch: pa.RecordBatch) -> pa.ListArray | None:
+    """The input's ``meta`` column as entries when it holds string entries or a string map
+    (corpusforge's outputs, versions 2 and 1); None for any other ``meta`` column (it is then
+    carried as one string entry, like any other column)."""
+    column = batch.column("meta")
+    kind = column.type
+    if pa.types.is_map(kind):
+        key, value = kind.key_type, kind.item_type
+    elif pa.types.is_list(kind) and pa.types.is_struct(kind.value_type) and [f.name for f in kind.value_type] == ["key", "value"]:
+        key, value = kind.value_type.field("key").type, kind.value_type.field("value").type
+    else:
+        return None
+    if not all(pa.types.is_string(t) or pa.types.is_large_string(t) for t in (key, value)):
+        return None
+    return column.cast(META_TYPE)

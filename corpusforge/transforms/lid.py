@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 
 from corpusforge.languages import LanguageCodeError, canonical, code_for_label, language_of, names_script, read_code
 from corpusforge.records import Split, reject_where, with_columns
+from corpusforge.schemas import entries_dict
 from corpusforge.transforms.base import Stage
 from corpusforge.transforms.script import SIDES, kind_of, script_fields, script_profile
 
@@ -140,7 +141,7 @@ class LanguageIdentifier(Stage):
     """
 
     name = "lid"
-    version = "1"
+    version = "2"  # 2: script_props as (key, value) entries instead of a map
 
     def __init__(
         self,
@@ -361,7 +362,7 @@ class LanguageIdentifier(Stage):
         """Detect the language and script of each text (one batch; loads the model on first use)."""
         lang, score, topk, script, props, mixed = self._score_side(pa.array(list(texts), pa.string()), None)
         return [
-            LanguageResult(l, s, [(e["lang"], e["score"]) for e in t], sc, dict(pr), m)
+            LanguageResult(l, s, [(e["lang"], e["score"]) for e in t], sc, entries_dict(pr), m)
             for l, s, t, sc, pr, m in zip(
                 lang.to_pylist(), score.to_pylist(), topk.to_pylist(), script.to_pylist(), props.to_pylist(), mixed.to_pylist()
             )

@@ -37,10 +37,11 @@ from langcodes.registry_parser import parse_registry
 
 from corpusforge.languages import NO_SCRIPT
 from corpusforge.records import Split, with_columns
+from corpusforge.schemas import entries_array, entries_type
 from corpusforge.transforms.base import Stage
 
 UNDETERMINED_SCRIPT = "Zyyy"
-PROPS_TYPE = pa.map_(pa.string(), pa.float32())
+PROPS_TYPE = entries_type(pa.string(), pa.float32())  # (script, share) entries: no Arrow map in outputs
 
 # Text columns of each record kind and the prefix of the columns computed from them.
 SIDES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -126,7 +127,7 @@ class ScriptProfile:
     language ID uses to give a label its script."""
 
     script: pa.StringArray
-    props: pa.MapArray
+    props: pa.ListArray
     mixed: pa.BooleanArray
     systems: list[str]
 
@@ -219,7 +220,7 @@ def script_profile(texts: pa.Array, *, mixed_threshold: float = 0.05) -> ScriptP
         for r, row, k in zip(multi.tolist(), ranked.tolist(), (sub > 0).sum(axis=1).tolist()):
             systems_present[r] = "+".join(row[:k])
 
-    # script_props: non-zero shares per row, largest first, as a map column.
+    # script_props: non-zero shares per row, largest first, as (key, value) entries.
     nonzero = np.flatnonzero(flat)
     r, c = np.divmod(nonzero, width)
     scripted = c < len(codes)  # the last column holds characters of no script
@@ -229,7 +230,7 @@ def script_profile(texts: pa.Array, *, mixed_threshold: float = 0.05) -> ScriptP
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(np.bincount(r, minlength=n), out=offsets[1:])
     keys = pc.take(pa.array(codes, pa.string()), pa.array(c[order]))
-    props = pa.MapArray.from_arrays(pa.array(offsets), keys, pa.array(shares[order], pa.float32()))
+    props = entries_array(pa.array(offsets), keys, pa.array(shares[order], pa.float32()))
     return ScriptProfile(script, props, pa.array(mixed, pa.bool_()), systems_present)
 
 
@@ -239,7 +240,7 @@ class ScriptDetector(Stage):
     adds the same columns."""
 
     name = "script"
-    version = "1"
+    version = "2"  # 2: script_props as (key, value) entries instead of a map
 
     def __init__(self, *, mixed_threshold: float = 0.05):
         if not 0.0 < mixed_threshold <= 0.5:
