@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from corpusforge.codeswitch.lexicon import cldr_lexicon_id
 from corpusforge.cli import packaged
 from corpusforge.config import load_recipe
 from corpusforge.pipelines.corpus import build, output_schema, prepare_output
@@ -125,7 +126,7 @@ def test_files_carry_the_declared_schema_and_provenance(demo):
             assert meta["corpusforge.schema"] == schema_id(kind) == f"{kind}.v2"
             assert meta["corpusforge.recipe_hash"] == manifest["recipe_hash"] == recipe.recipe_hash
             assert json.loads(meta["corpusforge.stages"])[0]["name"] == "normalize"
-            assert json.loads(meta["corpusforge.models"]) == {"lid": {"model": "lid.176.ftz"}, "entity_switch": {"lexicon": "cldr"}}
+            assert json.loads(meta["corpusforge.models"]) == {"lid": {"model": "lid.176.ftz"}, "entity_switch": {"lexicon": cldr_lexicon_id()}}
     assert not list(output.rglob("*.tmp*")) and not [p for p in output.rglob(".tmp*")]
 
 

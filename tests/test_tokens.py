@@ -124,3 +124,27 @@ def test_lexicon_files_and_configuration_errors(tmp_path):
     with pytest.raises(ValueError, match="lang column"):
         TokenTagger().process(pa.RecordBatch.from_pydict({"id": ["1"], "source": ["t"], "text": ["x"]}))
     assert [token for token, _ in tokenize("don't stop-it")] == ["don't", "stop-it"]
+
+
+def test_codeswitch_records_are_tagged_from_their_spans():
+    """A same-script insertion (German into English) is the span's language, not a guess from
+    the word: tags, and the metrics computed from them, agree with the switcher's own."""
+    from corpusforge.codeswitch.lexicon import cldr_lexicon
+    from corpusforge.codeswitch.switcher import EntitySwitcher
+    from corpusforge.transforms.codemix import CodeMixingMetrics
+
+    switcher = EntitySwitcher(lexicon=cldr_lexicon(languages=["en", "de"]), targets=["deu_Latn"])
+    switched = switcher.switch("Russia and India signed a new trade agreement on Monday.")
+    assert switched.spans and switched.cmi > 0
+    batch = pa.RecordBatch.from_pylist(
+        [{"id": "a", "text": switched.text, "matrix_lang": "eng_Latn", "embedded_langs": ["deu_Latn"],
+          "spans": [{"start": s.start, "end": s.end, "lang": s.lang} for s in switched.spans]}]
+    )  # fmt: skip
+    tagged = TokenTagger().process(batch).kept
+    tokens = tagged.column("tokens").to_pylist()[0]
+    for span in switched.spans:
+        inserted = switched.text[span.start : span.end]
+        assert {t["tag"] for t in tokens if t["token"] in inserted.split()} == {"deu_Latn"}
+    assert {t["tag"] for t in tokens if t["token"] in ("and", "signed")} == {"eng_Latn"}
+    metrics = CodeMixingMetrics().process(tagged).kept.to_pylist()[0]
+    assert metrics["cmi"] == pytest.approx(switched.cmi) and metrics["switch_points"] == switched.switch_points

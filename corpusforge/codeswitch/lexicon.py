@@ -225,6 +225,15 @@ def _babel_names(locale, category: str) -> dict[str, str]:
     return {tz: names["city"] for tz, names in locale.time_zones.items() if "city" in names}
 
 
+def cldr_lexicon_id() -> str:
+    """Which CLDR names :func:`cldr_lexicon` gives (``cldr-47 (babel 2.19.0)``): its keys and
+    labels change between releases, so outputs record it."""
+    import babel
+    from babel.core import get_cldr_version
+
+    return f"cldr-{get_cldr_version()} (babel {babel.__version__})"
+
+
 def cldr_lexicon(*, languages: Collection[str] | None = None, categories: Collection[str] = CLDR_CATEGORIES) -> EntityLexicon:
     """Names of territories, languages, scripts, currencies and cities (time-zone exemplar
     cities) from Babel's CLDR data, one entity per CLDR key (``territory:IN``,
@@ -265,7 +274,7 @@ def cldr_lexicon(*, languages: Collection[str] | None = None, categories: Collec
         for key, names in labels.items():
             if key.startswith("city:"):
                 names.setdefault("eng_Latn", key.rsplit("/", 1)[-1].replace("_", " "))
-    return EntityLexicon((Entity(key, names, kind=key.split(":", 1)[0]) for key, names in sorted(labels.items())), name="cldr")
+    return EntityLexicon((Entity(key, names, kind=key.split(":", 1)[0]) for key, names in sorted(labels.items())), name=cldr_lexicon_id())
 
 
 # --- Wikidata JSON dumps -------------------------------------------------------------------

@@ -21,14 +21,14 @@ from typing import Literal, Sequence
 import pyarrow as pa
 
 from corpusforge.accounting import Tally
-from corpusforge.codeswitch.lexicon import Entity, EntityLexicon, cldr_lexicon
+from corpusforge.codeswitch.lexicon import Entity, EntityLexicon, cldr_lexicon, cldr_lexicon_id
 from corpusforge.codeswitch.mentions import CasePolicy, Gazetteer, Mention, MentionError, check_options, given_mentions, parse_wikilinks
 from corpusforge.languages import LanguageCodeError, canonical, language_of, script_of
 from corpusforge.records import Rejections, Split, stable_id
 from corpusforge.schemas import as_entries, conform, entries_dict, load_schema
 from corpusforge.transforms.base import Stage
 from corpusforge.transforms.codemix import code_mixing_metrics
-from corpusforge.transforms.tokens import OTHER, tokenize
+from corpusforge.transforms.tokens import tag_pieces
 
 ENTITY = "entity"
 DICTIONARY = "dictionary"
@@ -127,8 +127,7 @@ def apply_edits(source: str, edits: Sequence[Edit], *, matrix_lang: str, markers
         position = edit.end
     out.append(source[position:])
     pieces.append((source[position:], matrix_lang))
-    tags = [lang if is_word else OTHER for piece, lang in pieces for _, is_word in tokenize(piece)]
-    metrics = code_mixing_metrics(tags)
+    metrics = code_mixing_metrics([tag for _, tag in tag_pieces(pieces)])
     return Switched(
         "".join(out), source, matrix_lang, tuple(spans), **{name: metrics[name] for name in METRICS}
     )
@@ -508,7 +507,7 @@ class EntitySwitchStage(SwitchStage):
         self._switcher: EntitySwitcher | None = None
         probe = EntitySwitcher(lexicon=EntityLexicon(), **self._options)  # validates every option now
         self._languages = [probe.source_lang, *probe.targets]
-        self._settings = {**probe.describe(), "mentions": mentions, "lexicon": lexicon_path or "cldr"}
+        self._settings = {**probe.describe(), "mentions": mentions, "lexicon": lexicon_path or cldr_lexicon_id()}
 
     @property
     def matrix_lang(self) -> str:

@@ -8,6 +8,8 @@ take.
 
 How a word gets its language:
 
+0. A codeswitch record with spans is tagged from them: a word inside a span takes the span's
+   language, any other word the matrix language (no guessing; the steps below are skipped).
 1. Candidate languages of the row: the stage's ``languages``, else the row's ``lang`` (for
    codeswitch records ``matrix_lang`` and ``embedded_langs``) and the ``lang_topk`` entries
    scoring at least ``min_topk_score``.
@@ -68,6 +70,25 @@ _TOKEN = regex.compile(
 def tokenize(text: str) -> list[tuple[str, bool]]:
     """(token, is_word) in order; non-words are language-independent."""
     return [(m.group(), m.lastgroup == "word") for m in _TOKEN.finditer(text)]
+
+
+def tag_pieces(pieces: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(token, tag) for text given as consecutive (piece, language) runs: a word takes its
+    run's language, anything else is ``other``. How a code-switched text whose spans are known
+    is tagged (the switcher's metrics, and ``token_tags`` on codeswitch records)."""
+    return [(token, lang if is_word else OTHER) for piece, lang in pieces for token, is_word in tokenize(piece)]
+
+
+def span_pieces(text: str, spans: list[dict], outside: str) -> list[tuple[str, str]]:
+    """``text`` cut at its spans (``start``/``end`` in code points, ``lang``): the span runs in
+    their language, the text between them in ``outside`` (the matrix language)."""
+    pieces, at = [], 0
+    for span in sorted(spans, key=lambda s: s["start"]):
+        pieces.append((text[at : span["start"]], outside))
+        pieces.append((text[span["start"] : span["end"]], span["lang"]))
+        at = span["end"]
+    pieces.append((text[at:], outside))
+    return pieces
 
 
 def word_script(word: str) -> str | None:
@@ -249,8 +270,19 @@ class TokenTagger(Stage):
             declared = [[]] * n
         topks = batch.column("lang_topk").to_pylist() if "lang_topk" in names else [None] * n
         texts = pc.fill_null(batch.column("text"), "").to_pylist()
+        # A codeswitch record's spans say which text is which language: exact, where a guess
+        # from the words would take a same-script insertion (Deutschland in English) for English.
+        spans = batch.column("spans").to_pylist() if "spans" in names and "matrix_lang" in names else [None] * n
         rows = [
-            [{"token": token, "tag": tag} for token, tag in self.tag(text, self._row_languages(langs, topk))]
-            for text, langs, topk in zip(texts, declared, topks)
+            [
+                {"token": token, "tag": tag}
+                for token, tag in (
+                    tag_pieces(span_pieces(text, row_spans, langs[0] or UNDETERMINED))
+                    if row_spans
+                    else self.tag(text, self._row_languages(langs, topk))
+                )
+            ]
+            for text, langs, topk, row_spans in zip(texts, declared, topks, spans)
         ]
         return Split.keep_all(with_columns(batch, [TOKENS_FIELD], [pa.array(rows, TOKENS_TYPE)]))
+
