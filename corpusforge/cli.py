@@ -4,137 +4,27 @@ and readers a recipe may name, inspect an output. Nothing imports this module.""
 from __future__ import annotations
 
 import argparse
-import contextlib
-import errno
-import logging
 import os
 import sys
-import tempfile
-import time
-import traceback
-from typing import Iterator, TextIO
 
 from corpusforge import __version__
-from corpusforge.config import READERS, STAGES, ConfigError, Recipe, _load_class, load_recipe, options_of, summary_of
+from corpusforge.config import (
+    READERS,
+    STAGES,
+    ConfigError,
+    Recipe,
+    _load_class,
+    load_recipe,
+    options_of,
+    summary_of,
+)
+from corpusforge.console import setup_logging
 from corpusforge.progress import format_bytes
 from corpusforge.runners import packaged, runner_args, runner_names
 
 __all__ = ["main", "packaged", "runner_args"]
 
 RUNNER_HELP = f"runner file (YAML of Beam pipeline options) or the name of one the package installs: {', '.join(runner_names())}; default: the local DirectRunner"
-# Beam warns at import that an optional GCP client is missing; it concerns no local run.
-_NOISE = ("apitools not found",)
-
-
-class _DropNoise(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not any(record.getMessage().startswith(text) for text in _NOISE)
-
-
-def setup_logging(verbose: bool, stream: TextIO) -> None:
-    """Our warnings (and with ``-v`` everything, Beam's INFO included) on ``stream``; Beam's
-    own warnings only with ``-v``: the run's summary says what a user needs."""
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"))
-    handler.addFilter(_DropNoise())
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        if getattr(old, "_corpusforge", False):
-            root.removeHandler(old)
-    handler._corpusforge = True  # type: ignore[attr-defined]
-    root.addHandler(handler)
-    root.setLevel(logging.INFO if verbose else logging.WARNING)
-    logging.getLogger("apache_beam").setLevel(logging.INFO if verbose else logging.ERROR)
-    logging.getLogger("corpusforge").setLevel(logging.INFO if verbose else logging.WARNING)
-
-
-@contextlib.contextmanager
-def beam_output_to(log_path: str | None) -> Iterator[TextIO]:
-    """While a run goes, send file descriptor 2 (where Beam's worker processes write) to
-    ``log_path``; yields the stream our own messages go to (the real stderr). With None,
-    nothing is redirected."""
-    try:
-        real = sys.stderr.fileno() == 2
-    except (AttributeError, OSError, ValueError):  # a captured stream (tests, notebooks)
-        real = False
-    if log_path is None or not real:
-        yield sys.stderr
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    ours = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8", errors="replace")
-    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(log, 2)
-    os.close(log)
-    try:
-        yield ours
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        ours.close()
-
-
-def input_sizes(recipe: Recipe) -> dict[str, int]:
-    """Bytes of every file the recipe's inputs match (compressed size for compressed files)."""
-    from apache_beam.io.filesystems import FileSystems
-
-    sizes: dict[str, int] = {}
-    for spec in recipe.inputs:
-        for result in FileSystems.match(spec.patterns):
-            for meta in result.metadata_list:
-                sizes[meta.path] = meta.size_in_bytes
-    return sizes
-
-
-def _run(recipe: Recipe, beam_args: list[str], *, verbose: bool, progress: bool) -> int:
-    from corpusforge.beam.jobs import report_run
-    from corpusforge.pipelines.corpus import prepare_output, run
-    from corpusforge.progress import PROGRESS_DIR_ENV, RunDisplay
-
-    prepare_output(recipe)
-    print(f"corpusforge {__version__}: recipe {recipe.spec.name} ({recipe.recipe_hash}) -> {recipe.output_dir}", file=sys.stderr)
-    started = time.monotonic()
-    sizes = input_sizes(recipe) if progress else {}
-    log_path = None if verbose else tempfile.mkstemp(prefix="corpusforge-", suffix=".log")[1]
-    failed = True
-    previous = os.environ.get(PROGRESS_DIR_ENV)
-    try:
-        with tempfile.TemporaryDirectory(prefix="corpusforge-progress-") as board_dir, beam_output_to(log_path) as err:
-            setup_logging(verbose, err)
-            os.environ[PROGRESS_DIR_ENV] = board_dir
-            try:
-                with RunDisplay(board_dir, sizes, stream=err, enabled=progress):
-                    run(recipe, beam_args)
-                failed = False
-            except Exception as exc:  # a worker's error, re-raised by the runner: one line, the rest in the log
-                if verbose:
-                    raise
-                with open(log_path, "a", encoding="utf-8") as log:
-                    traceback.print_exc(file=log)
-                print(f"corpusforge: {_failure(exc, recipe)}", file=err)
-                print(f"full log: {log_path}", file=err)
-                return 1
-    finally:
-        if previous is None:
-            os.environ.pop(PROGRESS_DIR_ENV, None)
-        else:
-            os.environ[PROGRESS_DIR_ENV] = previous
-        if log_path and not failed:
-            os.unlink(log_path)
-        setup_logging(verbose, sys.stderr)
-    return report_run(recipe.output_dir, started, max_rejected_fraction=recipe.spec.max_rejected_fraction)
-
-
-def _failure(exc: BaseException, recipe: Recipe) -> str:
-    """One line for a failed run: a full disk says so, anything else its last message line."""
-    text = str(exc).strip()
-    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left on device" in text:
-        return f"the disk is full (writing under {recipe.output_dir}): free space or choose another output.path"
-    lines = text.splitlines()
-    return f"the run failed: {type(exc).__name__}: {lines[-1] if lines else ''}"
-
-
 def _overrides(args) -> list[str]:
     return [*(["output.path=" + args.output] if getattr(args, "output", None) else []), *args.set]
 
@@ -144,11 +34,13 @@ def _beam_args(args, beam_args: list[str]) -> list[str]:
 
 
 def cmd_run(args, beam_args) -> int:
+    from corpusforge.pipelines.corpus import run_recipe
+
     recipe = load_recipe(args.recipe, _overrides(args))
     options = _beam_args(args, beam_args)
     if args.dry_run:
         return _print_plan(recipe, options)
-    return _run(recipe, options, verbose=args.verbose, progress=not args.no_progress)
+    return run_recipe(recipe, options, verbose=args.verbose, progress=not args.no_progress)
 
 
 def cmd_validate(args, beam_args) -> int:
@@ -163,9 +55,11 @@ def _print_plan(recipe: Recipe, beam_args: list[str]) -> int:
 
 
 def cmd_demo(args, beam_args) -> int:
+    from corpusforge.pipelines.corpus import run_recipe
+
     overrides = [f"output.path={args.output}", "output.overwrite=true", *args.set]
     recipe = load_recipe(packaged("recipes/demo.yaml"), overrides)
-    return _run(recipe, _beam_args(args, beam_args), verbose=args.verbose, progress=not args.no_progress)
+    return run_recipe(recipe, _beam_args(args, beam_args), verbose=args.verbose, progress=not args.no_progress)
 
 
 def cmd_inspect(args, beam_args) -> int:
@@ -214,9 +108,10 @@ def describe_plan(recipe: Recipe, beam_args: list[str]) -> tuple[bool, str]:
     """What a run of ``recipe`` would do: inputs and the files they match, the stages per
     record kind, the output layout and the runner; nothing is read or written. False when the
     run would refuse its output directory."""
+    from corpusforge.beam.jobs import input_sizes
     from corpusforge.pipelines.corpus import KINDS_IN_ORDER, output_state
 
-    sizes = input_sizes(recipe)
+    sizes = input_sizes([p for i in recipe.inputs for p in i.patterns])
     lines = [f"recipe {recipe.spec.name} ({recipe.recipe_hash}): valid", "", "inputs:"]
     for spec in recipe.inputs:
         files = [path for path in sizes if any(_matches(path, p) for p in spec.patterns)]

@@ -86,7 +86,7 @@ def _shard_folder(name: str, suffix: str = "parquet") -> tuple[str, ...]:
 
 
 # The corpus, translate-test and variants jobs: shard folders and the run manifest
-# (corpusforge.beam.write, corpusforge.io.parquet.write_shards, pipelines/*.py).
+# (corpusforge.beam.write, corpusforge.io.parquet.write_shards, corpusforge/pipelines/*.py).
 CORPUS_LAYOUT = OutputLayout(
     patterns=(
         MANIFEST_NAME,

@@ -29,7 +29,7 @@ from corpusforge.transforms.codemix import code_mixing_metrics
 from corpusforge.transforms.tokens import OTHER, tokenize
 
 RECIPES = Path(packaged("recipes"))
-TRANSLATE_TEST_CONFIGS = {"xnli_translate_test.yaml"}  # run by pipelines/translate_test.py, not `corpusforge run`
+TRANSLATE_TEST_CONFIGS = {"xnli_translate_test.yaml"}  # run by corpusforge/pipelines/translate_test.py, not `corpusforge run`
 # Every file in configs/recipes/ and the test that runs it (a function here, or another test file).
 RUN_BY = {
     "demo.yaml": "test_pipeline_corpus.py",

@@ -57,10 +57,10 @@ else
   PYPATH=$SITE/protobuf:$PYPATH
   say "protobuf: the carried 6.33.6 (device's is missing or outside [6.33.5, 7))"
 fi
-# corpusforge itself: pyproject maps corpusforge.{pipelines,schemas_json,configs} to top-level
+# corpusforge itself: pyproject maps corpusforge.{schemas_json,configs} to top-level data
 # folders; in this throw-away copy of the tree, link them so the source tree imports as installed
 # (also with `python3 -m pytest`, which puts the repository root first on sys.path).
-for pair in pipelines:pipelines schemas_json:schemas configs:configs; do
+for pair in schemas_json:schemas configs:configs; do
   ln -sfn "../${pair#*:}" "$ROOT/corpusforge/${pair%%:*}"
 done
 export PYTHONPATH=$ROOT:$PYPATH${PYTHONPATH:+:$PYTHONPATH}

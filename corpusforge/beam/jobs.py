@@ -52,6 +52,18 @@ def report_run(output_dir: str, started: float, *, max_rejected_fraction: float 
     return status
 
 
+def input_sizes(patterns: list[str]) -> dict[str, int]:
+    """Bytes of every file the patterns match, on any Beam filesystem (compressed size for a
+    compressed file): the total a run's progress display counts towards."""
+    from apache_beam.io.filesystems import FileSystems
+
+    sizes: dict[str, int] = {}
+    for result in FileSystems.match(list(patterns)):
+        for meta in result.metadata_list:
+            sizes[meta.path] = meta.size_in_bytes
+    return sizes
+
+
 def run_job(prog: str, description: str | None, argv: list[str] | None, *, load_config: Callable, build: Callable) -> int:
     """The job's config from the command line, the job on the runner the Beam options name
     (DirectRunner by default), then the counts; the exit status of :func:`report_run`."""

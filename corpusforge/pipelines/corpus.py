@@ -7,11 +7,16 @@ records (translation, transliteration pairs) add them to a later kind's records.
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
+import time
+import traceback
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from corpusforge import __version__
 from corpusforge.beam.dedup import DeduplicateExact
 from corpusforge.beam.mt import TranslateSegments
 from corpusforge.beam.premium import ComputeLanguageStats, SampleByBudget
@@ -19,9 +24,11 @@ from corpusforge.beam.read import ReadInputs, ReadSource
 from corpusforge.beam.stages import ApplyStage, SumTallies
 from corpusforge.beam.write import WriteManifest, WriteShards
 from corpusforge.config import ConfigError, Recipe
+from corpusforge.console import failure_line, setup_logging, worker_output_to
 from corpusforge.io.parquet import ShardMetadata
 from corpusforge.manifest import stage_models
 from corpusforge.outputs import CORPUS_LAYOUT, LocalStore, OutputDirectory, is_url
+from corpusforge.progress import PROGRESS_DIR_ENV, RunDisplay
 from corpusforge.schemas import conform, extend, load_schema, schema_id
 from corpusforge.transforms.sampling import ByteBudgetSampler
 from corpusforge.transforms.translate import TranslateStage
@@ -209,12 +216,61 @@ def run(recipe: Recipe, beam_args: list[str] | None = None) -> None:
         build(p, recipe)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m corpusforge.pipelines.corpus RECIPE [--set k=v] [beam options]``: the same as
-    ``corpusforge run``."""
-    from corpusforge.cli import main as cli_main
+def run_recipe(recipe: Recipe, beam_args: list[str], *, verbose: bool = False, progress: bool = True) -> int:
+    """Run the corpus job as a command does: check and prepare the output, run with a progress
+    display (``progress``) and Beam's logs in a temporary log file kept only when the run fails
+    (all on stderr when ``verbose``), then print the counts; the exit status (0, or 1 for a
+    failed run, an unbalanced manifest or too many rejected rows)."""
+    from corpusforge.beam.jobs import input_sizes, report_run
 
-    return cli_main(["run", *(sys.argv[1:] if argv is None else argv)])
+    prepare_output(recipe)
+    print(f"corpusforge {__version__}: recipe {recipe.spec.name} ({recipe.recipe_hash}) -> {recipe.output_dir}", file=sys.stderr)
+    started = time.monotonic()
+    sizes = input_sizes([p for i in recipe.inputs for p in i.patterns]) if progress else {}
+    log_path = None if verbose else tempfile.mkstemp(prefix="corpusforge-", suffix=".log")[1]
+    failed = True
+    previous = os.environ.get(PROGRESS_DIR_ENV)
+    try:
+        with tempfile.TemporaryDirectory(prefix="corpusforge-progress-") as board_dir, worker_output_to(log_path) as err:
+            setup_logging(verbose, err)
+            os.environ[PROGRESS_DIR_ENV] = board_dir  # worker processes inherit it
+            try:
+                with RunDisplay(board_dir, sizes, stream=err, enabled=progress):
+                    run(recipe, beam_args)
+                failed = False
+            except Exception as exc:  # a worker's error, re-raised by the runner: one line, the rest in the log
+                if log_path is None:
+                    raise
+                with open(log_path, "a", encoding="utf-8") as log:
+                    traceback.print_exc(file=log)
+                print(f"corpusforge: {failure_line(exc, recipe.output_dir)}", file=err)
+                print(f"full log: {log_path}", file=err)
+                return 1
+    finally:
+        if previous is None:
+            os.environ.pop(PROGRESS_DIR_ENV, None)
+        else:
+            os.environ[PROGRESS_DIR_ENV] = previous
+        if log_path and not failed:
+            os.unlink(log_path)
+        setup_logging(verbose, sys.stderr)
+    return report_run(recipe.output_dir, started, max_rejected_fraction=recipe.spec.max_rejected_fraction)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m corpusforge.pipelines.corpus RECIPE [--set k=v] [beam options]``: what
+    ``corpusforge run`` does (the command adds runner files by name, ``--output``, ``-v``)."""
+    from corpusforge.beam.jobs import job_arguments
+    from corpusforge.config import load_recipe
+    from corpusforge.runners import DEFAULT_ARGS
+
+    args, beam_args = job_arguments("corpusforge.pipelines.corpus", main.__doc__, argv)
+    try:
+        recipe = load_recipe(args.config, args.set)
+        return run_recipe(recipe, beam_args or list(DEFAULT_ARGS))
+    except ConfigError as exc:
+        print(f"corpusforge: configuration error:\n{exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
