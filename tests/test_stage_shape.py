@@ -26,7 +26,7 @@ from corpusforge.config import STAGES, ConfigError, recipe_from_dict, register_s
 from corpusforge.pipelines.corpus import build
 from corpusforge.records import Split, reject_where
 from corpusforge.schemas import load_schema
-from corpusforge.transforms.base import Stage
+from corpusforge.transforms.base import GlobalStage, Stage
 
 pytestmark = pytest.mark.slow
 
@@ -97,11 +97,68 @@ class SingleInstanceWordCount(WordCountStage):
     thread_safe = False
 
 
+class WordTotals:
+    """Rows and words of segment batches: mergeable sums (the example global stage's statistics)."""
+
+    def __init__(self):
+        self.rows = self.words = 0
+
+    def add_batch(self, batch: pa.RecordBatch) -> None:
+        self.rows += batch.num_rows
+        self.words += sum(len((t or "").split()) for t in batch.column("text").to_pylist())
+
+    def merge(self, other: "WordTotals") -> "WordTotals":
+        self.rows, self.words = self.rows + other.rows, self.words + other.words
+        return self
+
+    def to_dict(self) -> dict:
+        return {"rows": self.rows, "words": self.words}
+
+
+class AtLeastWords(Stage):
+    """The plan of :class:`AboveMeanStage`: refuse segments with fewer than ``threshold`` words."""
+
+    name = "above_mean"
+    kinds = ("segment",)
+
+    def __init__(self, *, threshold: float):
+        self.threshold = threshold
+
+    def process(self, batch: pa.RecordBatch) -> Split:
+        short = [len((t or "").split()) < self.threshold for t in batch.column("text").to_pylist()]
+        return reject_where(batch, short, stage=self.name, kind="segment", reason="below_mean")
+
+
+class AboveMeanStage(GlobalStage):
+    """Keep segments with at least the corpus's mean word count (a test-only global stage)."""
+
+    name = "above_mean"
+    kinds = ("segment",)
+    report_names = ("word_totals",)
+
+    def statistics(self) -> WordTotals:
+        return WordTotals()
+
+    def plan(self, stats: WordTotals) -> AtLeastWords:
+        return AtLeastWords(threshold=stats.words / stats.rows if stats.rows else 0.0)
+
+    def output_statistics(self) -> WordTotals:
+        return WordTotals()
+
+    def reports(self, *, stats: WordTotals, plan: AtLeastWords, output: WordTotals) -> dict:
+        return {"word_totals": {"in": stats.to_dict(), "kept": output.to_dict(), "threshold": plan.threshold}}
+
+    def written_reports(self, kind: str) -> dict:
+        return {"written_words": WordTotals}
+
+
 @pytest.fixture(autouse=True, scope="module")
 def registered():
     register_stage("word_count", f"{__name__}:WordCountStage")
+    register_stage("above_mean", f"{__name__}:AboveMeanStage")
     yield
     STAGES.pop("word_count", None)
+    STAGES.pop("above_mean", None)
 
 
 def lines_file(tmp_path: Path, lines: list[str]) -> Path:
@@ -155,6 +212,16 @@ def test_a_registered_stage_is_validated_from_a_recipe_and_runs_in_the_job(tmp_p
         ("word_count", "too_few_words", "four"),
     ]
     assert {"name": "word_count", "version": "1", "min_words": 2, "label": ""} in manifest["stages"]
+
+
+def test_a_global_stage_plans_from_the_whole_input_and_reports_into_the_manifest(tmp_path):
+    path = lines_file(tmp_path, LINES)  # 11 words in 5 rows: the mean is 2.2
+    manifest = run(recipe(tmp_path, [{"above_mean": {}}], path))
+    assert manifest["balanced"] is True
+    assert sorted(r["text"] for r in rows(tmp_path / "out" / "segment")) == ["one two three", "seven eight nine ten"]
+    assert sorted(r["reason"] for r in rows(tmp_path / "out" / "rejected")) == ["below_mean"] * 3
+    assert manifest["word_totals"] == {"in": {"rows": 5, "words": 11}, "kept": {"rows": 2, "words": 7}, "threshold": 2.2}
+    assert manifest["written_words"] == {"rows": 2, "words": 7}
 
 
 def test_a_row_that_raises_becomes_one_stage_error_and_the_batch_goes_on(tmp_path):
