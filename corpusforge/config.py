@@ -64,6 +64,18 @@ class ConfigError(ValueError):
     """A recipe that cannot run; the message names the key or path to change."""
 
 
+def register_stage(name: str, spec: str) -> None:
+    """Make ``name`` a recipe stage built from ``spec`` (``"module:Class"``, imported only when a
+    recipe uses it): the hook for stages defined outside this package. Registering a name
+    again with another class is an error, so a plugin cannot silently replace a stage."""
+    module, sep, cls = spec.partition(":")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or not (sep and module and cls):
+        raise ValueError(f"register_stage({name!r}, {spec!r}): expected a snake_case name and 'module:Class'")
+    if STAGES.get(name, spec) != spec:
+        raise ValueError(f"stage {name!r} is already registered as {STAGES[name]}")
+    STAGES[name] = spec
+
+
 def _load_class(spec: str) -> type:
     module, name = spec.split(":")
     return getattr(importlib.import_module(module), name)

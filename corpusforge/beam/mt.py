@@ -27,10 +27,9 @@ from typing import Any, Iterable, Optional, Sequence
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.compute as pc
-from apache_beam import pvalue
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
 
-from corpusforge.beam.stages import COUNTS, REJECTED, StageOutputs
+from corpusforge.beam.stages import COUNTS, FATAL_ERRORS, REJECTED, StageOutputs, emit_split, process_isolating_errors
 from corpusforge.mt.translator import Ct2Engine
 from corpusforge.records import Split
 from corpusforge.transforms.translate import TranslateStage
@@ -86,8 +85,16 @@ class TranslateModelHandler(ModelHandler[pa.RecordBatch, PredictionResult, Ct2En
         self, batch: Sequence[pa.RecordBatch], model: Ct2Engine, inference_args: Optional[dict[str, Any]] = None
     ) -> Iterable[PredictionResult]:
         self._stage.use_engine(model)  # the process's engine, or a proxy to the machine's shared one
-        splits = self._stage.process_many(batch)
         model_id = self._stage.translator.info.model_id
+        try:
+            splits = self._stage.process_many(batch)
+        except FATAL_ERRORS:
+            raise
+        except Exception:  # the dead-letter path: each batch alone, bisected down to the rows that raise
+            return [
+                PredictionResult(example, list(process_isolating_errors(self._stage, example, kind="segment")), model_id)
+                for example in batch
+            ]
         return [PredictionResult(example, split, model_id) for example, split in zip(batch, splits)]
 
     def get_num_bytes(self, batch: Sequence[pa.RecordBatch]) -> int:
@@ -112,12 +119,11 @@ class _EmitSplit(beam.DoFn):
         self._stage = stage
 
     def process(self, result: PredictionResult):
-        split: Split = result.inference
-        if split.kept.num_rows:
-            yield split.kept
-        if split.rejected.num_rows:
-            yield pvalue.TaggedOutput(REJECTED, split.rejected)
-        yield pvalue.TaggedOutput(COUNTS, self._stage.tally(split))
+        if isinstance(result.inference, Split):
+            yield from emit_split(result.inference, self._stage.tally(result.inference))
+        else:  # (split, tally) parts from the dead-letter path
+            for split, tally in result.inference:
+                yield from emit_split(split, tally)
 
 
 class TranslateSegments(beam.PTransform):

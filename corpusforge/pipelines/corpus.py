@@ -18,10 +18,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from corpusforge import __version__
 from corpusforge.beam.dedup import DeduplicateExact
-from corpusforge.beam.mt import TranslateSegments
-from corpusforge.beam.premium import ComputeLanguageStats, SampleByBudget
 from corpusforge.beam.read import ReadInputs, ReadSource
-from corpusforge.beam.stages import ApplyStage, SumTallies
+from corpusforge.beam.stages import ApplyStage, ReportStatistics, SumTallies
 from corpusforge.beam.write import WriteManifest, WriteShards
 from corpusforge.config import ConfigError, Recipe
 from corpusforge.console import failure_line, setup_logging, worker_output_to
@@ -30,8 +28,6 @@ from corpusforge.manifest import stage_models
 from corpusforge.outputs import CORPUS_LAYOUT, LocalStore, OutputDirectory, is_url
 from corpusforge.progress import PROGRESS_DIR_ENV, RunDisplay
 from corpusforge.schemas import conform, extend, load_schema, schema_id
-from corpusforge.transforms.sampling import ByteBudgetSampler
-from corpusforge.transforms.translate import TranslateStage
 
 KINDS_IN_ORDER = ("segment", "bitext", "codeswitch")  # derived records flow from earlier kinds to later ones
 
@@ -71,19 +67,13 @@ class _Run:
             models=self.models,
         )
 
-    def apply(self, records, stage, index: int, label: str):
-        """Run one stage; returns the records that go on to the next stage."""
-        if isinstance(stage, ByteBudgetSampler):
-            out = records | label >> SampleByBudget(stage)
-            self.sections["sampling"] = out.report
-            # what the sample was drawn from; "languages" (what was written) is counted at the write
-            self.sections["languages_before_sample"] = out.stats | f"{label}/stats" >> beam.Map(lambda stats: stats.to_dict())
-        elif isinstance(stage, TranslateStage):
-            out = records | label >> TranslateSegments(stage)
-        else:
-            out = records | label >> ApplyStage(stage)
+    def apply(self, records, stage, index: int, kind: str):
+        """Run one stage (the adapter knows how, from ``stage.execution``); returns the records
+        that go on to the next stage. The sections a stage reports join the manifest."""
+        out = records | f"{kind}/{index}:{stage.name}" >> ApplyStage(stage, kind=kind)
         self.rejected.append(out.rejected)
         self.tallies.append(out.counts)
+        self.sections.update(out.reports)
         if stage.derives:
             self.derived[stage.derives].append((index, out.kept))
             return records
@@ -111,14 +101,17 @@ class _Run:
                 joining = [(i, pcoll) for i, pcoll in joining if i >= index]
                 records = self.join(kind, index, records, [pcoll for _, pcoll in arriving], schema)
             if stage is not None and records is not None and kind in stage.kinds:
-                if isinstance(stage, ByteBudgetSampler) and not deduplicated:
-                    records, deduplicated = self.dedup(kind, records), True  # sample unique rows; keep its copies
-                records = self.apply(records, stage, index, f"{kind}/{index}:{stage.name}")
+                if stage.unique_input and not deduplicated:
+                    records, deduplicated = self.dedup(kind, records), True  # e.g. sample unique rows; keep its copies
+                records = self.apply(records, stage, index, kind)
         if not deduplicated:
             records = self.dedup(kind, records)
-        if any(isinstance(s, ByteBudgetSampler) and kind in s.kinds for s in recipe.stages):
-            stats = records | f"LanguageStats[{kind}]" >> ComputeLanguageStats()
-            self.sections["languages"] = stats | f"LanguageStats[{kind}]/dict" >> beam.Map(lambda s: s.to_dict())
+        reports = {}
+        for stage in recipe.stages_for(kind):
+            for name, factory in stage.written_reports(kind).items():
+                reports.setdefault(name, factory)
+        for name, factory in reports.items():  # e.g. "languages" after sampling: what was written
+            self.sections[name] = records | f"Report[{kind}:{name}]" >> ReportStatistics(factory)
         self.write(kind, records, output_schema(recipe, kind), partition=True)
 
     def dedup(self, kind: str, records):

@@ -2,18 +2,40 @@
 
 A stage takes a ``pyarrow.RecordBatch`` of one record kind and returns a :class:`Split`: the
 rows it keeps (with any columns it adds) and the rows it refuses, each with a reason. Stages
-that only score add columns and keep every row; filters read columns and decide. Beam sees a
-stage only through ``corpusforge.beam.stages.ApplyStage``.
+that only score add columns and keep every row; filters read columns and decide. Each stage
+declares how it executes (:attr:`Stage.execution`); Beam sees a stage only through
+``corpusforge.beam.stages.ApplyStage``, which builds the PTransform from that declaration.
 """
 
 from __future__ import annotations
 
 import abc
+from typing import Any, Callable, Literal, Protocol
 
 import pyarrow as pa
 
 from corpusforge.accounting import Tally
 from corpusforge.records import Split
+
+# How a stage executes, which is all the Beam adapter needs to know about it:
+# - "map": ``process`` per batch, independently (most stages);
+# - "derive": per batch too, but the output is new records of kind ``derives`` and the input
+#   goes on unchanged (translit_pairs, entity_switch, dictionary_switch);
+# - "inference": a model the runner loads once per process or machine and feeds with groups of
+#   batches (RunInference; translate);
+# - "global": two phases, mergeable statistics of the whole input first, then a per-batch
+#   stage built from them (:class:`GlobalStage`; the byte-budget sampler).
+Execution = Literal["map", "derive", "inference", "global"]
+EXECUTIONS: tuple[str, ...] = ("map", "derive", "inference", "global")
+
+
+class Statistics(Protocol):
+    """A mergeable summary of batches (a Beam combiner's accumulator). Keep it to integer sums
+    or other order-free state, so the result does not depend on how a runner splits the work."""
+
+    def add_batch(self, batch: pa.RecordBatch) -> None: ...
+
+    def merge(self, other: Any) -> Any: ...
 
 
 class Stage(abc.ABC):
@@ -29,10 +51,29 @@ class Stage(abc.ABC):
     # Columns the stage reads beyond the base schema; the recipe loader checks that an earlier
     # stage adds them, so a misordered recipe fails before the run, not on the first batch.
     requires: tuple[str, ...] = ()
+    # See :data:`Execution`. A stage that sets ``derives`` executes as "derive" unless it says
+    # otherwise (a model that derives records, like translate, says "inference").
+    execution: Execution = "map"
+    # Whether ``process`` may run on one set-up instance from several threads at once. The Beam
+    # adapter then sets up one instance per process (keyed by the stage's settings) and shares
+    # it across DoFn instances and threads; False keeps one set-up instance per DoFn instance.
+    thread_safe: bool = True
+    # Whether the run deduplicates records before this stage rather than after all stages: a
+    # stage whose output holds intended copies (up-sampling) must draw from unique rows and
+    # keep its copies.
+    unique_input: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.derives and "execution" not in cls.__dict__ and cls.execution == "map":
+            cls.execution = "derive"
+        if cls.execution not in EXECUTIONS:
+            raise TypeError(f"{cls.__name__}.execution must be one of {', '.join(EXECUTIONS)}, not {cls.execution!r}")
 
     def setup(self) -> None:
-        """Load models or build tables; called once per worker before the first batch, and
-        lazily by library callers. Never store unpicklable state before this is called."""
+        """Load models or build tables; called once per worker process before the first batch
+        (the adapter shares the set-up instance, see ``thread_safe``), and lazily by library
+        callers. Never store unpicklable state before this is called."""
 
     def output_fields(self, kind: str) -> list[pa.Field]:
         """Columns this stage adds to records of ``kind`` (declared, never inferred)."""
@@ -49,3 +90,40 @@ class Stage(abc.ABC):
     def describe(self) -> dict:
         """What goes into Parquet metadata and the manifest to identify this stage's output."""
         return {"name": self.name, "version": self.version}
+
+    def written_reports(self, kind: str) -> dict[str, Callable[[], Any]]:
+        """Manifest sections about the records of ``kind`` the run writes (after every stage and
+        deduplication): section name -> a factory of fresh :class:`Statistics` whose
+        ``to_dict()`` is the section. None by default."""
+        return {}
+
+
+class GlobalStage(Stage):
+    """A stage whose per-row decisions depend on the whole input (``execution = "global"``):
+    :meth:`statistics` are gathered over every batch first, :meth:`plan` turns them into a
+    per-batch stage, and :meth:`reports` may add manifest sections named in ``report_names``.
+    :meth:`process` runs both phases on one batch alone (library callers; tests)."""
+
+    execution: Execution = "global"
+    report_names: tuple[str, ...] = ()
+
+    @abc.abstractmethod
+    def statistics(self) -> Statistics:
+        """Fresh, empty phase-one statistics."""
+
+    @abc.abstractmethod
+    def plan(self, stats: Any) -> Stage:
+        """The per-batch stage that decides every row, from the statistics of the whole input."""
+
+    def output_statistics(self) -> Statistics | None:
+        """Fresh statistics of the plan's kept output, handed to :meth:`reports`; None: not needed."""
+        return None
+
+    def reports(self, *, stats: Any, plan: Stage, output: Any) -> dict[str, Any]:
+        """Manifest sections (JSON values) for each name in ``report_names``."""
+        return {}
+
+    def process(self, batch: pa.RecordBatch) -> Split:
+        stats = self.statistics()
+        stats.add_batch(batch)
+        return self.plan(stats).process(batch)

@@ -19,6 +19,7 @@ of a top-1 prediction (``benchmarks/lid_throughput.py``).
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -33,6 +34,9 @@ from corpusforge.records import Split, reject_where, with_columns
 from corpusforge.schemas import entries_dict
 from corpusforge.transforms.base import Stage
 from corpusforge.transforms.script import SIDES, kind_of, script_fields, script_profile
+
+# Guards the first sight of a label in a code table (the rare slow path); lookups take no lock.
+_TABLES_LOCK = threading.Lock()
 
 TOPK_TYPE = pa.list_(pa.struct([pa.field("lang", pa.string()), pa.field("score", pa.float32())]))
 
@@ -291,18 +295,19 @@ class LanguageIdentifier(Stage):
                 dtype=np.int32,
             )
         except KeyError:  # first sight of a script or label: extend the tables, then look up again
-            for pairs, s in zip(preds, scripts):
-                table = tables.setdefault(s, {})
-                for _, label in pairs:
-                    if label not in table:
-                        try:
-                            code = code_for_label(label, s)
-                        except LanguageCodeError:
-                            code = "und_" + s.split("+")[0]  # a label no code table knows: keep the row, flag it
-                        if code not in self._code_index:
-                            self._code_index[code] = len(self._code_list)
-                            self._code_list.append(code)
-                        table[label] = self._code_index[code]
+            with _TABLES_LOCK:  # one set-up instance may serve several threads (the Beam adapter shares it)
+                for pairs, s in zip(preds, scripts):
+                    table = tables.setdefault(s, {})
+                    for _, label in pairs:
+                        if label not in table:
+                            try:
+                                code = code_for_label(label, s)
+                            except LanguageCodeError:
+                                code = "und_" + s.split("+")[0]  # a label no code table knows: keep the row, flag it
+                            if code not in self._code_index:
+                                self._code_index[code] = len(self._code_list)
+                                self._code_list.append(code)
+                            table[label] = self._code_index[code]
             return self._code_ids(preds, scripts)
 
     def _score_side(self, texts: pa.Array, declared: pa.Array | None) -> list[pa.Array]:

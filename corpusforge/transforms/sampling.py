@@ -2,7 +2,8 @@
 
 Two phases, because the rates depend on per-language totals: first :class:`SamplingStats` over
 the whole corpus, then :meth:`ByteBudgetSampler.plan` turns them into a :class:`SamplingPlan`
-(a stage) that decides every record. A record's decision depends only on u = hash(seed, id) and
+(a stage) that decides every record. The sampler is a :class:`GlobalStage`: the Beam adapter
+gathers its statistics, plans, decides, and adds its reports to the manifest. A record's decision depends only on u = hash(seed, id) and
 its language's threshold, never on process state or batch order, so the output is reproducible.
 
 Why thresholds rather than coin flips at the rate: the statistics also hold, per language, the
@@ -29,8 +30,9 @@ import pyarrow.compute as pc
 
 from corpusforge.languages import LanguageCodeError, canonical
 from corpusforge.premium import table_code
+from corpusforge.accounting import Tally
 from corpusforge.records import Split, reject_where, stable_id
-from corpusforge.transforms.base import Stage
+from corpusforge.transforms.base import GlobalStage, Stage
 from corpusforge.transforms.premium import UNKNOWN_LANG, LanguageStats, milli_bytes
 
 REASON = "sampled_out"
@@ -38,7 +40,7 @@ HASH_BUCKETS = 1024
 COPY_FIELD = pa.field("copy_of", pa.string(), metadata={"doc": "For up-sampled copies: id of the record copied; null on originals."})
 
 
-class ByteBudgetSampler:
+class ByteBudgetSampler(GlobalStage):
     """The sampling policy a recipe sets (typed, validated here, cheap).
 
     Exactly one of:
@@ -59,6 +61,8 @@ class ByteBudgetSampler:
     kinds = ("segment",)
     requires = ("norm_bytes",)
     derives = None
+    unique_input = True  # the mixture is drawn from unique rows; its up-sampled copies stay
+    report_names = ("sampling", "languages_before_sample")
 
     def __init__(
         self,
@@ -108,6 +112,20 @@ class ByteBudgetSampler:
             "max_repeat": self.max_repeat,
             "seed": self.seed,
         }
+
+    def statistics(self) -> "SamplingStats":
+        return SamplingStats(seed=self.seed)
+
+    def output_statistics(self) -> LanguageStats:
+        return LanguageStats()
+
+    def reports(self, *, stats: "SamplingStats", plan: "SamplingPlan", output: LanguageStats) -> dict:
+        """``sampling``: achieved vs target per language; ``languages_before_sample``: what the
+        sample was drawn from (``languages``, what was written, comes from :meth:`written_reports`)."""
+        return {"sampling": plan.report(output), "languages_before_sample": stats.languages.to_dict()}
+
+    def written_reports(self, kind: str) -> dict:
+        return {"languages": LanguageStats} if kind in self.kinds else {}
 
     def plan(self, stats: "SamplingStats") -> "SamplingPlan":
         """Per-language rates and keep thresholds from the corpus statistics (phase two's input)."""
@@ -237,6 +255,12 @@ class SamplingPlan(Stage):
         kept = kept.set_column(index, COPY_FIELD, values) if index >= 0 else kept.append_column(COPY_FIELD, values)
         rejected = reject_where(batch, dropped, stage=self.name, kind="segment", reason=REASON, detail=details).rejected
         return Split(kept, rejected)
+
+    def tally(self, split: Split) -> Tally:
+        """Kept (``out``) and sampled-out rows as usual; up-sampled copies also as ``created``."""
+        tally = Tally.of_split(self.name, split)
+        copies = split.kept.filter(split.kept.column(COPY_FIELD.name).is_valid())
+        return tally + Tally.of_rows(self.name, "created", copies)
 
     def report(self, achieved: LanguageStats) -> dict:
         """Achieved vs target per language, in normalised bytes and shares (for the manifest)."""

@@ -59,6 +59,7 @@ class TranslateStage(Stage):
     version = "1"
     kinds = ("segment",)
     derives = "bitext"
+    execution = "inference"  # RunInference: one engine per process (or per machine on a GPU)
 
     def __init__(
         self,
