@@ -13,12 +13,14 @@ from corpusforge.records import Split
 
 READ_STAGE = "read"
 WRITE_STAGE = "write"
+FILES = "files"  # outcome: input files read
 
 
 @dataclass
 class Tally:
     """Row counts keyed by (stage, source, outcome). Outcomes: ``read``, ``out``, ``rejected``,
-    ``rejected:<reason>``, ``duplicate``, ``created``, ``written``. Tallies add up with ``+``."""
+    ``rejected:<reason>``, ``duplicate``, ``created``, ``written``, and ``files`` (input files
+    read, stage ``read``: an input that gave no row still has its entry). Tallies add up with ``+``."""
 
     counts: Counter = field(default_factory=Counter)
 
@@ -61,6 +63,13 @@ class Tally:
         for (stage, source, outcome), n in list(tally.counts.items()):
             if outcome in ("out", "rejected"):
                 tally.add(READ_STAGE, source, "read", n)
+        return tally
+
+    @classmethod
+    def of_file(cls, source: str) -> "Tally":
+        """One input file of ``source`` read (whatever it gave)."""
+        tally = cls()
+        tally.add(READ_STAGE, source, FILES)
         return tally
 
     @classmethod

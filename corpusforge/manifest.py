@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import BinaryIO, Callable
 
 from corpusforge import __version__
-from corpusforge.accounting import WRITE_STAGE, Tally
+from corpusforge.accounting import FILES, READ_STAGE, WRITE_STAGE, Tally
 from corpusforge.io.parquet import ShardInfo
 
 MANIFEST_NAME = "_manifest.json"
@@ -84,12 +84,14 @@ def build_manifest(
 
 
 def _source_counts(tally: Tally, source: str | None) -> dict:
-    """One source's (or all sources') identity, with the rejected rows by stage and reason.
+    """One source's (or all sources') identity, with the rejected rows by stage and reason and
+    the input files read (``files``; 0 for sources that no reader counts, such as derived ones).
     ``unaccounted`` = read + created - written - rejected - duplicates: rows lost (> 0) or
     written twice (< 0)."""
     counts = tally.balance(source)
     stored = tally.total(STORED, WRITE_STAGE, source)
     return {
+        "files": tally.total(FILES, READ_STAGE, source),
         "read": counts["read"],
         "created": counts["created"],
         "written": counts["written"],
@@ -230,7 +232,9 @@ def rejection_findings(manifest: dict, max_rejected_fraction: float | None = Non
         top = top_reason(entry)
         because = f" (top reason: {top[1]} at {top[0]}, {top[2]:,} rows)" if top else ""
         if read == 0:
-            warnings.append(f"source {name}: no rows were read (empty files?)")
+            files = entry.get("files")
+            what = f"its {files:,} files are empty" if files and files > 1 else "its file is empty" if files == 1 else "empty files?"
+            warnings.append(f"source {name}: no rows were read ({what})")
         elif rejected >= read and entry.get("written", 0) == 0:
             warnings.append(f"source {name}: all {read:,} rows were rejected{because}; check the input's format and options")
         if max_rejected_fraction is not None and read and rejected / read > max_rejected_fraction:

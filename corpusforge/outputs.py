@@ -9,20 +9,32 @@ holding it. A directory that is, or contains, the recipe, an input, the working 
 home directory or a filesystem root is never cleared. Every refusal is a :class:`ConfigError`
 raised before the pipeline starts.
 
+Leftovers: a run that is killed or fails leaves its writers' temp files (``segment/.tmp-<uuid>/``,
+``_manifest.json.tmp``). A run holds :class:`RunLock` on a local output directory from
+:meth:`OutputDirectory.prepare` until its process ends (the manifest step removes the lock
+file), so a free lock proves that whoever wrote the temp files is gone: the next run removes
+them, with or without ``overwrite``, and a directory holding nothing else counts as empty. A
+lock held by a live run refuses the directory. Object stores (gs://) have no locks: there,
+leftovers are removed by ``overwrite`` only.
+
 Runner-free: :class:`OutputStore` is how a directory is listed and cleared; :class:`LocalStore`
 does it with pathlib, ``corpusforge.beam.outputs.BeamStore`` through Beam's filesystems (gs://).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
+import socket
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Iterable, Protocol, Sequence
 
+from corpusforge import __version__
 from corpusforge.config import ConfigError
 from corpusforge.manifest import MANIFEST_NAME
 
@@ -48,11 +60,16 @@ class OutputLayout:
     patterns: tuple[str, ...]
     marker: str | None = None
     marker_keys: frozenset[str] = frozenset()
+    temp_patterns: tuple[str, ...] = ()  # writers' temp files: leftovers once their run is gone
+    lock: str | None = None  # the RunLock file, when runs claim the directory
 
     def owns(self, path: str) -> bool:
         """Whether ``path`` (relative, ``/``-separated) is a file or folder of this layout."""
-        parts = path.strip("/").split("/")
-        return any(_match_parts(parts, pattern.split("/")) for pattern in self.patterns)
+        return _matches(path, self.patterns)
+
+    def is_temp(self, path: str) -> bool:
+        """Whether ``path`` is a writer's temp file or folder."""
+        return _matches(path, self.temp_patterns)
 
     def is_marker(self, content: bytes | None) -> bool:
         """Whether ``content`` is a marker a run of ours wrote: a JSON object with our keys."""
@@ -63,6 +80,11 @@ class OutputLayout:
         except (ValueError, UnicodeDecodeError):
             return False
         return isinstance(data, dict) and self.marker_keys <= data.keys()
+
+
+def _matches(path: str, patterns: Iterable[str]) -> bool:
+    parts = path.strip("/").split("/")
+    return any(_match_parts(parts, pattern.split("/")) for pattern in patterns)
 
 
 def _match_parts(parts: list[str], pattern: list[str]) -> bool:
@@ -85,18 +107,132 @@ def _shard_folder(name: str, suffix: str = "parquet") -> tuple[str, ...]:
     )
 
 
+LOCK_NAME = "_corpusforge.lock"
+_SHARD_FOLDERS = ("segment", "bitext", "codeswitch", "rejected", "translated", "variants")
+
 # The corpus, translate-test and variants jobs: shard folders and the run manifest
 # (corpusforge.beam.write, corpusforge.io.parquet.write_shards, corpusforge/pipelines/*.py).
 CORPUS_LAYOUT = OutputLayout(
     patterns=(
         MANIFEST_NAME,
         f"{MANIFEST_NAME}.tmp",
-        *(p for kind in ("segment", "bitext", "codeswitch", "rejected", "translated") for p in _shard_folder(kind)),
+        LOCK_NAME,
+        *(p for kind in _SHARD_FOLDERS[:-1] for p in _shard_folder(kind)),
         *_shard_folder("variants", "jsonl"),
     ),
     marker=MANIFEST_NAME,
     marker_keys=frozenset({"corpusforge_version", "recipe_hash", "totals", "sources"}),
+    temp_patterns=(f"{MANIFEST_NAME}.tmp", *(p for kind in _SHARD_FOLDERS for p in (f"{kind}/.tmp-*", f"{kind}/.tmp-*/**"))),
+    lock=LOCK_NAME,
 )
+_LOCK_KEYS = frozenset({"host", "pid", "started_at", "corpusforge_version"})
+
+
+class RunLock:
+    """A run's claim on a local output directory: an exclusive ``flock`` on its lock file, held
+    from :meth:`OutputDirectory.prepare` until the process ends or :meth:`release`; the file
+    names the holder (host, pid, start). The kernel drops a dead process's flock, so a free lock
+    proves that no run which claimed the directory is still writing there (NFS carries flock
+    locks between hosts). One process holds one claim per directory: claiming again replaces it."""
+
+    _held: dict[str, "RunLock"] = {}  # directory -> this process's claim
+
+    def __init__(self, path: str, fd: int, *, created: bool):
+        self.path, self._fd, self.created = path, fd, created
+
+    @staticmethod
+    def holder(path: str) -> dict | None:
+        """Who holds the lock at ``path``: its JSON when another open file holds it, else None
+        (no file, or a free one: a dead run's)."""
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return _lock_info(fd)
+            except OSError:  # a filesystem without locks: nothing proves a run alive or dead
+                return {"host": "?", "pid": "?", "started_at": "? (this filesystem has no file locks)"}
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
+
+    @classmethod
+    def ours(cls, directory: str) -> bool:
+        return directory in cls._held
+
+    @classmethod
+    def acquire(cls, directory: str, name: str, *, where: str) -> "RunLock":
+        """Claim ``directory`` (created if missing); a ConfigError naming the holder when a live
+        run holds it, or when ``name`` there is a file corpusforge did not write."""
+        previous = cls._held.pop(directory, None)
+        if previous is not None:  # this process's earlier run into the directory has ended
+            previous.release()
+        os.makedirs(directory, exist_ok=True)
+        path = os.path.join(directory, name)
+        while True:
+            created = not os.path.lexists(path)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                info = _lock_info(fd) or {}
+                os.close(fd)
+                raise ConfigError(
+                    f"{where}: another corpusforge run is writing to {directory} (pid {info.get('pid', '?')} on "
+                    f"{info.get('host', '?')}, since {info.get('started_at', '?')}); wait for it to end or stop it, or choose another directory"
+                ) from None
+            except OSError:
+                os.close(fd)
+                raise
+            try:
+                same = os.fstat(fd).st_ino == os.stat(path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:  # the file was removed (a run finishing) between open and lock: again
+                os.close(fd)
+                continue
+            if not created and os.fstat(fd).st_size and _lock_info(fd) is None:
+                os.close(fd)
+                raise ConfigError(f"{where}: {path} is not a corpusforge lock file; {_OVERWRITE_HINT}")
+            info = {
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+                "corpusforge_version": __version__,
+            }
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info, sort_keys=True).encode() + b"\n", 0)
+            lock = cls(path, fd, created=created)
+            cls._held[directory] = lock
+            return lock
+
+    def release(self, *, remove: bool = False) -> None:
+        """Give the claim up; ``remove`` deletes the lock file too (when it is still this one)."""
+        if self._fd < 0:
+            return
+        try:
+            if remove and os.stat(self.path).st_ino == os.fstat(self._fd).st_ino:
+                os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        os.close(self._fd)
+        self._fd = -1
+        for directory, lock in list(self._held.items()):
+            if lock is self:
+                del self._held[directory]
+
+
+def _lock_info(fd: int) -> dict | None:
+    """The holder a lock file names, None when it is not a corpusforge lock file."""
+    try:
+        data = json.loads(os.pread(fd, 4096, 0))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and _LOCK_KEYS <= data.keys() else None
 
 
 @dataclass(frozen=True)
@@ -107,6 +243,7 @@ class ClearPlan:
     files: list[str]
     folders: list[str]
     kept: list[str] = field(default_factory=list)
+    leftovers: list[str] = field(default_factory=list)  # of them, a dead run's temp files and folders
 
 
 class OutputStore(Protocol):
@@ -227,9 +364,12 @@ class OutputDirectory:
         """What to remove before the run, None when the directory is new or empty; a
         ConfigError when it holds anything and ``overwrite`` is off, or when it is not an
         earlier corpusforge output."""
-        entries = sorted(entries, key=lambda e: e.path)
+        entries = sorted((e for e in entries if e.path != self.layout.lock), key=lambda e: e.path)
+        leftovers = self._leftovers(entries) if self.leftovers_are_dead() else []
+        gone = {e.path for e in leftovers}
+        entries = [e for e in entries if e.path not in gone]
         if not entries:
-            return None
+            return self._clear_plan(leftovers, leftovers=leftovers) if leftovers else None
         if not overwrite:
             example = next((e.path for e in entries if not e.is_dir), entries[0].path)
             raise ConfigError(
@@ -249,21 +389,69 @@ class OutputDirectory:
                 f"only replaces an earlier corpusforge output: {_OVERWRITE_HINT}"
             )
         owned = [e for e in entries if self.layout.owns(e.path)]
+        return self._clear_plan([*leftovers, *owned], kept=unknown, leftovers=leftovers)
+
+    def _leftovers(self, entries: list[Entry]) -> list[Entry]:
+        """A dead run's temp files and folders among ``entries``, with the folders of our
+        layout that hold nothing else (``segment/`` around ``segment/.tmp-<uuid>/``)."""
+        temp = [e for e in entries if self.layout.is_temp(e.path)]
+        if not temp:
+            return []
+        temp_paths = {e.path for e in temp}
+        below_temp, below_other = set(), set()
+        for e in entries:
+            parents = {"/".join(e.path.split("/")[:i]) for i in range(1, e.path.count("/") + 1)}
+            (below_temp if e.path in temp_paths else below_other).update(parents)
+        hollow = [
+            e for e in entries
+            if e.is_dir and e.path not in temp_paths and self.layout.owns(e.path) and e.path in below_temp and e.path not in below_other
+        ]  # fmt: skip
+        return temp + hollow
+
+    @staticmethod
+    def _clear_plan(entries: list[Entry], *, kept: list[str] = (), leftovers: list[Entry] = ()) -> ClearPlan:
         return ClearPlan(
-            files=[e.path for e in owned if not e.is_dir],
-            folders=sorted((e.path for e in owned if e.is_dir), key=lambda p: (-p.count("/"), p)),
-            kept=unknown,
+            files=sorted(e.path for e in entries if not e.is_dir),
+            folders=sorted((e.path for e in entries if e.is_dir), key=lambda p: (-p.count("/"), p)),
+            kept=list(kept),
+            leftovers=[e.path for e in leftovers],
         )
 
+    def leftovers_are_dead(self) -> bool:
+        """Whether no run that claimed this directory can still be writing its temp files: the
+        claim is this process's, or the lock is free. A ConfigError when a live run holds it."""
+        if is_url(self.path) or self.layout.lock is None:
+            return False
+        if RunLock.ours(self.path):
+            return True
+        holder = RunLock.holder(os.path.join(self.path, self.layout.lock))
+        if holder is not None:
+            raise ConfigError(
+                f"{self.where}: another corpusforge run is writing to {self.path} (pid {holder.get('pid', '?')} on "
+                f"{holder.get('host', '?')}, since {holder.get('started_at', '?')}); wait for it to end or stop it, or choose another directory"
+            )
+        return True
+
     def prepare(self, store: OutputStore, *, overwrite: bool) -> ClearPlan | None:
-        """Check the location, then clear an earlier output of ours when ``overwrite`` allows;
-        returns what was cleared. Local directories are created, so that a write that would
-        fail fails here."""
+        """Check the location, claim it (:class:`RunLock`, local directories), remove a dead
+        run's leftovers, then clear an earlier output of ours when ``overwrite`` allows; returns
+        what was cleared. Local directories are created, so that a write that would fail fails
+        here."""
         self.check_location(overwrite=overwrite)
+        lock = None
+        if not is_url(self.path) and self.layout.lock is not None:
+            lock = RunLock.acquire(self.path, self.layout.lock, where=self.where)
         marker = store.read(f"{self.path}/{self.layout.marker}") if self.layout.marker else None
-        plan = self.plan(store.entries(self.path), marker, overwrite=overwrite)
+        try:
+            plan = self.plan(store.entries(self.path), marker, overwrite=overwrite)
+        except ConfigError:
+            if lock is not None:
+                lock.release(remove=lock.created)  # leave a refused directory as it was
+            raise
         if plan is not None:
             store.clear(self.path, plan)
+            if plan.leftovers:
+                _LOG.warning("removed %d temp files and folders a run that did not finish left in %s", len(plan.leftovers), self.path)
             if plan.kept:
                 _LOG.warning("output.overwrite left %d entries corpusforge did not write in %s: %s", len(plan.kept), self.path, ", ".join(plan.kept[:5]))
         if not is_url(self.path):

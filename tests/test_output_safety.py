@@ -14,7 +14,7 @@ import pytest
 from corpusforge.beam.outputs import BeamStore
 from corpusforge.cli import main, packaged
 from corpusforge.config import ConfigError, load_recipe
-from corpusforge.outputs import CORPUS_LAYOUT, OutputDirectory
+from corpusforge.outputs import CORPUS_LAYOUT, LOCK_NAME, OutputDirectory
 from corpusforge.pipelines import codeswitch_variants
 from corpusforge.pipelines.corpus import prepare_output
 from corpusforge.pipelines.tokenizer_parity import config_from_dict
@@ -45,7 +45,8 @@ def prepare(recipe_path: Path) -> None:
 
 
 def files_under(path: Path) -> list[str]:
-    return sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file())
+    """Files below ``path``, but the run lock that ``prepare`` takes (the run it prepares holds it)."""
+    return sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file() and p.name != LOCK_NAME)
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +188,7 @@ def test_overwrite_clears_our_layout_in_subfolders(tmp_path, demo_output):
     (output / "segment" / ".tmp-0123abcd").mkdir()
     (output / "segment" / ".tmp-0123abcd" / "4567.parquet").write_bytes(b"PAR1")  # a crashed writer's temp
     prepare(write_recipe(tmp_path / "project", output, overwrite=True))
-    assert output.is_dir() and list(output.iterdir()) == []
+    assert output.is_dir() and [p.name for p in output.iterdir()] == [LOCK_NAME]  # held by the run it prepared
 
 
 def test_an_empty_directory_is_used_as_it_is(tmp_path):
@@ -341,4 +342,4 @@ def test_overwrite_removes_a_symlink_in_our_layout_never_its_target(tmp_path):
     output.mkdir()
     (output / "segment").symlink_to(elsewhere, target_is_directory=True)
     prepare(write_recipe(tmp_path / "project", output, overwrite=True))
-    assert list(output.iterdir()) == [] and (elsewhere / "corpus.txt").read_text(encoding="utf-8") == "precious"
+    assert [p.name for p in output.iterdir()] == [LOCK_NAME] and (elsewhere / "corpus.txt").read_text(encoding="utf-8") == "precious"

@@ -105,6 +105,7 @@ class _ReadFileFn(beam.DoFn):
         opener = counting_opener(beam_open)  # bytes read feed a local run's progress display
         for split in source.reader.read(path, source=source.source, file_key=file_key, opener=opener):
             yield from emit_split(split, Tally.of_read(split))
+        yield pvalue.TaggedOutput(COUNTS, Tally.of_file(source.source))  # the input counts even when it gave no row
 
 
 def _match(indexed: tuple[int, list[str]]) -> list[tuple[int, str, str]]:
@@ -243,7 +244,7 @@ class _ReadRowsFn(beam.DoFn):
         rejected = rejections.rows.to_batch()
         if rejected.num_rows:
             yield pvalue.TaggedOutput(REJECTED, rejected)
-        tally = Tally.of_read(Split(rejected.slice(0, 0), rejected))
+        tally = Tally.of_read(Split(rejected.slice(0, 0), rejected)) + Tally.of_file(self._source)
         for outcome in ("read", "out"):
             tally.add(READ_STAGE, self._source, outcome, read)
         yield pvalue.TaggedOutput(COUNTS, tally)

@@ -37,6 +37,7 @@ from corpusforge.io.parquet import (
     split_partitions,
 )
 from corpusforge.manifest import MANIFEST_NAME, build_manifest, write_manifest
+from corpusforge.outputs import LOCK_NAME
 from corpusforge.schemas import conform
 
 PARQUET_MIME = "application/vnd.apache.parquet"
@@ -249,6 +250,10 @@ def _write_manifest(_, tally: Tally, sections: dict, *shard_lists, names, output
     finally:
         stream.close()
     FileSystems.rename([temp], [path])
+    # The manifest is the run's last write: its claim on the directory (corpusforge.outputs.RunLock) ends here.
+    lock = FileSystems.join(output_dir, LOCK_NAME)
+    if FileSystems.exists(lock):
+        FileSystems.delete([lock])
     return manifest
 
 

@@ -10,6 +10,8 @@ the field helpers (language codes, ids, meta values).
 from __future__ import annotations
 
 import abc
+import codecs
+import io
 import json
 import logging
 import posixpath
@@ -17,7 +19,7 @@ from typing import Any, BinaryIO, Callable, Iterator, NamedTuple
 
 import pyarrow as pa
 
-from corpusforge.io.compression import Opener, is_corrupt_data_error, open_binary, open_input
+from corpusforge.io.compression import EmptyArchiveError, Opener, is_corrupt_data_error, open_binary, open_input
 from corpusforge.languages import LanguageCodeError, canonical
 from corpusforge.progress import Progress
 from corpusforge.records import Rejections, Split, stable_id
@@ -28,6 +30,8 @@ MIB = 1 << 20
 PREVIEW_BYTES = 4096  # what a too-long line keeps for its preview
 _SKIP_BYTES = 1 << 16  # chunk size used to skip the rest of a too-long line
 _BOM = b"\xef\xbb\xbf"
+# Byte order marks of the wide encodings read by decoding (UTF-32 first: its LE mark starts like UTF-16's)
+_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 log = logging.getLogger("corpusforge.io.readers")
 
@@ -66,7 +70,9 @@ class Reader(abc.ABC):
             raise ValueError("source must be a non-empty input name")
         batches = FileBatches(self, path, source=source, file_key=file_key or posixpath.basename(path))
         try:
-            yield from self._read(path, batches, opener)
+            for split in self._read(path, batches, opener):
+                batches.rows_seen += split.kept.num_rows + split.rejected.num_rows
+                yield split
         except Exception as exc:
             ended = as_file_rejection(exc, path)
             if ended is None:
@@ -79,7 +85,12 @@ class Reader(abc.ABC):
             batches.reject(position, ended.reason, ended.detail, ended.raw, file=file)
         last = batches.flush()
         if last is not None:
+            batches.rows_seen += last.kept.num_rows + last.rejected.num_rows
             yield last
+        if not batches.rows_seen:
+            # An empty plain file is a valid file with no rows (nothing to reject); say so, since
+            # a recipe rarely means to read one. Its input still appears in the manifest.
+            log.warning("%s holds no rows (an empty file?)", path)
 
     @abc.abstractmethod
     def _read(self, path: str, batches: "FileBatches", opener: Opener) -> Iterator[Split]:
@@ -105,10 +116,13 @@ class FileRejected(Exception):
 
 
 def as_file_rejection(exc: BaseException, file: str) -> FileRejected | None:
-    """``exc`` as the rejection that ends a file: itself, ``corrupt_file`` for truncated or
-    damaged compressed data in ``file``, or None for any other error (which propagates)."""
+    """``exc`` as the rejection that ends a file: itself, ``empty_file`` for a zero-byte
+    compressed file, ``corrupt_file`` for truncated or damaged compressed data in ``file``, or
+    None for any other error (which propagates)."""
     if isinstance(exc, FileRejected):
         return exc
+    if isinstance(exc, EmptyArchiveError):
+        return FileRejected("empty_file", str(exc), position=1, file=exc.path)
     if is_corrupt_data_error(exc):
         return FileRejected("corrupt_file", f"{file}: compressed data truncated or damaged: {exc}", file=file)
     return None
@@ -132,6 +146,7 @@ class FileBatches:
         self._pending_bytes = 0
         self._progress = Progress(log, path, units=("rows", "MB"))
         self.last_position = 0  # of the last record or rejection added
+        self.rows_seen = 0  # rows and rejected rows handed out in chunks
 
     def id_for(self, position: int, own_id: str | None = None) -> str:
         return own_id or stable_id(self.source, self.file_key, position)
@@ -202,13 +217,54 @@ class Line(NamedTuple):
     detail: str | None = None
 
 
+class _Utf8FromBom(io.RawIOBase):
+    """A UTF-16 or UTF-32 stream (told by its byte order mark) re-encoded as UTF-8, streamed:
+    holds one chunk at a time. What does not decode (a lone surrogate, a cut last code unit)
+    becomes bytes that are not UTF-8, so the line holding it is rejected as ``invalid_utf8``."""
+
+    def __init__(self, stream: BinaryIO, encoding: str):
+        self._stream = stream
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="surrogatepass")
+        self._out = b""
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._out and not self._done:
+            data = self._stream.read(_SKIP_BYTES)
+            self._done = not data
+            try:
+                text = self._decoder.decode(data, final=self._done)
+            except UnicodeDecodeError:  # a cut last code unit: a byte that is never UTF-8
+                self._out = b"\xff"
+                continue
+            self._out = text.encode("utf-8", "surrogatepass")
+        n = min(len(buffer), len(self._out))
+        buffer[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+
+def _decoded(stream: BinaryIO) -> BinaryIO:
+    """``stream`` as UTF-8: as it is, or re-encoded when its byte order mark says UTF-16 or
+    UTF-32 (little or big endian). Streams that cannot peek are taken as they are."""
+    peek = getattr(stream, "peek", None)
+    head = peek(4)[:4] if peek is not None else b""
+    encoding = next((name for bom, name in _WIDE_BOMS if head.startswith(bom)), None)
+    return stream if encoding is None else io.BufferedReader(_Utf8FromBom(stream, encoding), _SKIP_BYTES)
+
+
 def read_lines(stream: BinaryIO, max_line_bytes: int) -> Iterator[Line]:
     """Lines of ``stream`` decoded as UTF-8, each checked for length, NUL bytes and encoding.
 
     Never holds more than ``max_line_bytes`` of one line: a longer line keeps a bounded prefix
-    and the rest is skipped in chunks. A UTF-8 BOM at the start is removed; ``\\r\\n`` and a
-    trailing ``\\r`` are stripped. Empty lines come through (what they mean is the format's call).
+    and the rest is skipped in chunks. A UTF-8 BOM at the start is removed; a UTF-16 or UTF-32
+    one makes the stream decode as that encoding; ``\\r\\n`` and a trailing ``\\r`` are
+    stripped. Empty lines come through (what they mean is the format's call).
     """
+    stream = _decoded(stream)
     limit = max_line_bytes + 2  # room for "\r\n"
     readline = stream.readline
     number = 0
@@ -234,12 +290,18 @@ def read_lines(stream: BinaryIO, max_line_bytes: int) -> Iterator[Line]:
         if len(data) > max_line_bytes:
             yield Line(number, size, None, data[:PREVIEW_BYTES], "line_too_long", f"line of {len(data)} bytes, over max_line_bytes={max_line_bytes}")
         elif b"\x00" in data:
-            yield Line(number, size, None, data, "nul_byte", f"NUL byte at byte {data.index(0)} of the line")
+            hint = " (the line looks like UTF-16 without a byte order mark: convert the file to UTF-8)" if _looks_wide(data) else ""
+            yield Line(number, size, None, data, "nul_byte", f"NUL byte at byte {data.index(0)} of the line{hint}")
         else:
             try:
                 yield Line(number, size, data.decode("utf-8"), data)
             except UnicodeDecodeError as exc:
                 yield Line(number, size, None, data, "invalid_utf8", f"invalid UTF-8 at byte {exc.start} of the line: {exc.reason}")
+
+
+def _looks_wide(data: bytes) -> bool:
+    """Whether a line's bytes look like UTF-16 text: every other byte NUL."""
+    return len(data) >= 4 and (data[0::2].count(0) >= len(data) // 2 or data[1::2].count(0) >= len(data) // 2)
 
 
 def is_blank(text: str) -> bool:

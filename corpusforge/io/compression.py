@@ -92,6 +92,34 @@ class _ReadOnce(io.RawIOBase):
         super().close()
 
 
+class EmptyArchiveError(Exception):
+    """A compressed file with no bytes at all (a failed download): not a valid archive of its
+    codec, though gzip, bz2, xz and zstd would all read it as empty without a word."""
+
+    def __init__(self, path: str, ext: str):
+        super().__init__(f"{path}: a zero-byte {ext} file is not a valid {ext} archive (a failed or interrupted download?)")
+        self.path = path
+
+
+class _NotEmpty(io.RawIOBase):
+    """The raw bytes of a compressed file; raises :class:`EmptyArchiveError` when the file has none."""
+
+    def __init__(self, raw: BinaryIO, path: str, ext: str):
+        self._raw, self._path, self._ext = raw, path, ext
+        self._seen = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._raw.read(len(buffer))
+        if not data and not self._seen:
+            raise EmptyArchiveError(self._path, self._ext)
+        self._seen = True
+        buffer[: len(data)] = data
+        return len(data)
+
+
 # Extension -> function wrapping a raw compressed stream in a decompressing one. Each is put
 # behind an io.BufferedReader so readline() runs in C, not in the module's Python wrapper.
 _DECOMPRESSORS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
@@ -137,12 +165,14 @@ def open_input(path: str, opener: Opener = open_binary) -> Iterator[BinaryIO]:
     """Open ``path`` with ``opener`` and yield a stream of its decompressed bytes (closed on exit).
 
     The stream supports ``read``, ``readline(limit)`` and iteration; compression is chosen by
-    extension (.gz, .bz2, .xz, .zst), anything else is read as is.
+    extension (.gz, .bz2, .xz, .zst), anything else is read as is. Reading a zero-byte compressed
+    file raises :class:`EmptyArchiveError`.
     """
     with contextlib.ExitStack() as stack:
         raw = stack.enter_context(opener(path))
         ext = compression_of(path)
         stream = raw
         if ext:
-            stream = stack.enter_context(io.BufferedReader(_DECOMPRESSORS[ext](raw), _BUFFER_BYTES))
+            checked = io.BufferedReader(_NotEmpty(raw, path, ext), _BUFFER_BYTES)
+            stream = stack.enter_context(io.BufferedReader(_DECOMPRESSORS[ext](checked), _BUFFER_BYTES))
         yield stream

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from typing import Any, Iterator
 
 from corpusforge.io.base import (
@@ -64,7 +65,9 @@ def parse_object(line: Line, batches: FileBatches) -> dict | None:
     else:
         try:
             record = json.loads(line.text)
-        except (ValueError, RecursionError) as exc:
+        except RecursionError:
+            problem = "too_deep", f"JSON nested deeper than the parser can follow (Python's recursion limit, {sys.getrecursionlimit()})"
+        except ValueError as exc:
             problem = "invalid_json", f"malformed JSON: {exc}"
         else:
             if not isinstance(record, dict):

@@ -1,23 +1,81 @@
-"""TMX 1.4 translation memories, streamed; DTDs' entities are never expanded.
+"""TMX 1.4 translation memories, streamed; a DTD's entities are never expanded in text and
+never read from a file or URL.
 
-Parsing goes through defusedxml, which refuses entity declarations (internal ones, the
-"billion laughs" kind, and external SYSTEM ones that would read local files) before any
-expansion; a plain ``<!DOCTYPE tmx SYSTEM "tmx14.dtd">`` is allowed and never fetched.
+Parsing goes through defusedxml's parser with expat told not to expand: a DTD's internal
+subset is read (declarations only), a reference to an entity in a unit's text is passed to
+the reader unexpanded, and that unit alone is rejected (``tmx_entity``); parameter entities
+and external subsets (``<!DOCTYPE tmx SYSTEM "tmx14.dtd">``) are never fetched. XML expands
+entities inside attribute values whatever the parser asks, so an entity whose expansion would
+exceed ``max_line_bytes`` (the "billion laughs" kind) is refused where it is declared, before
+any expansion: the file ends there with one ``xml_entity_bomb`` row.
 """
 
 from __future__ import annotations
 
+import re
 from typing import BinaryIO, Iterator
+from xml.etree.ElementTree import TreeBuilder
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import ParseError, iterparse
+import pyexpat
+from defusedxml.ElementTree import DefusedXMLParser, ParseError, iterparse
 
-from corpusforge.io.base import MIB, FileBatches, Reader, as_id, declared_language, is_blank, open_input
+from corpusforge.io.base import MIB, FileBatches, FileRejected, Reader, as_id, declared_language, is_blank, open_input
 from corpusforge.io.compression import Opener
 from corpusforge.languages import LanguageCodeError, same_language
 from corpusforge.records import Split
 
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_ENTITY_MARK = "\x00"  # wraps an unexpanded entity's name in the text: XML text never holds NUL
+_ENTITY_REF = re.compile(r"&([^;&#\s]+);")
+_PREDEFINED = frozenset({"amp", "lt", "gt", "quot", "apos"})
+
+
+class _EntityBomb(Exception):
+    def __init__(self, name: str, size: int):
+        super().__init__(name, size)
+        self.name, self.size = name, size
+
+
+class _UnexpandingParser(DefusedXMLParser):
+    """defusedxml's XML parser that reads a DTD's declarations and never expands an entity in
+    text: each reference becomes ``\x00name\x00`` in the element's text (internal, external and
+    undeclared-but-allowed ones alike), nothing is fetched. Declared entities are sized without
+    expanding them; one larger than ``max_entity_bytes`` raises :class:`_EntityBomb`."""
+
+    def __init__(self, *, max_entity_bytes: int):
+        super().__init__(target=TreeBuilder(), forbid_dtd=False, forbid_entities=False, forbid_external=False)
+        self._max_entity_bytes = max_entity_bytes
+        self._sizes: dict[str, int] = {}
+        expat = self.parser
+        expat.SetParamEntityParsing(pyexpat.XML_PARAM_ENTITY_PARSING_NEVER)
+        # A non-expanding default handler turns off expat's expansion of internal entities in
+        # text: their references go to SkippedEntityHandler instead.
+        expat.DefaultHandler = self._default
+        expat.SkippedEntityHandler = self._skipped
+        expat.ExternalEntityRefHandler = self._external
+        expat.EntityDeclHandler = self._declared
+
+    def _mark(self, name: str) -> None:
+        self.target.data(f"{_ENTITY_MARK}{name}{_ENTITY_MARK}")
+
+    def _skipped(self, name: str, is_parameter_entity: bool) -> None:
+        if not is_parameter_entity:
+            self._mark(name)
+
+    def _external(self, context: str, base, system_id, public_id) -> int:
+        self._mark(context.rsplit("\x0c", 1)[-1])  # expat's context ends with the entity name
+        return 1  # "handled": nothing is read
+
+    def _declared(self, name: str, is_parameter_entity: bool, value: str | None, *_) -> None:
+        if is_parameter_entity or value is None:
+            return
+        refs = _ENTITY_REF.findall(value)
+        size = len(_ENTITY_REF.sub("", value).encode("utf-8")) + sum(
+            1 if ref in _PREDEFINED else self._sizes.get(ref, 0) for ref in refs
+        )
+        self._sizes[name] = size
+        if size > self._max_entity_bytes:
+            raise _EntityBomb(name, size)
 
 
 class TmxReader(Reader):
@@ -27,7 +85,8 @@ class TmxReader(Reader):
     ``xml:lang`` or the old ``lang`` attribute; its ``<seg>`` text includes inline markup's
     text, whitespace-trimmed; ``tuid`` is the id. Elements match by local name, so a TMX in a
     default namespace reads the same. Memory holds one unit at a time. A unit
-    lacking a language or with an empty ``<seg>`` is rejected (``tmx_bad_unit``); a file that
+    lacking a language or with an empty ``<seg>`` is rejected (``tmx_bad_unit``), one whose text
+    uses an entity of the DTD as ``tmx_entity`` (the other units are kept); a file that
     stops being well-formed (or declares an encoding that cannot decode it) keeps the units
     before and ends with one ``malformed_xml`` row.
     """
@@ -45,7 +104,8 @@ class TmxReader(Reader):
             index = counted = 0
             body = None
             try:
-                for event, element in iterparse(stream, events=("start", "end"), forbid_dtd=False):
+                parser = _UnexpandingParser(max_entity_bytes=self.max_line_bytes)
+                for event, element in iterparse(stream, events=("start", "end"), parser=parser):
                     if event == "start":
                         if _local(element.tag) == "body":
                             body = element
@@ -60,8 +120,9 @@ class TmxReader(Reader):
                     counted = stream.bytes_read
                     if split is not None:
                         yield split
-            except DefusedXmlException as exc:
-                batches.reject(index + 1, "tmx_forbidden_dtd", f"entity declarations are not read, never expanded: {exc!r}")
+            except _EntityBomb as exc:
+                detail = f"{path}: the DTD declares entity {exc.name!r}, which would expand to {exc.size:,} bytes (over max_line_bytes={self.max_line_bytes}); it is never expanded, and the units after it are not read"
+                raise FileRejected("xml_entity_bomb", detail, position=index + 1) from None
             except ParseError as exc:
                 batches.reject(index + 1, "malformed_xml", f"XML not well-formed after {index} units: {exc}")
             except (LookupError, UnicodeError) as exc:  # an unknown or wrong declared encoding
@@ -69,6 +130,12 @@ class TmxReader(Reader):
 
     def _unit(self, tu, index: int, batches: FileBatches) -> None:
         own_id = as_id(tu.get("tuid"))
+        marked = "".join(tu.itertext()).split(_ENTITY_MARK)[1::2]
+        if marked:
+            names = ", ".join(dict.fromkeys(f"&{name};" for name in marked))
+            detail = f"the unit uses entities declared in the DTD ({names}), which are never expanded"
+            batches.reject(index, "tmx_entity", detail, own_id=own_id)
+            return
         tuvs = []
         for tuv in _children(tu, "tuv"):
             seg = next(_children(tuv, "seg"), None)
