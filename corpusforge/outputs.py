@@ -210,6 +210,14 @@ class RunLock:
             cls._held[directory] = lock
             return lock
 
+    @classmethod
+    def release_directory(cls, directory: str) -> None:
+        """Give up this process's claim on ``directory`` (a command whose run ended, well or
+        not): a later run may clear what it left at once, and no descriptor stays open."""
+        lock = cls._held.get(directory)
+        if lock is not None:
+            lock.release(remove=True)
+
     def release(self, *, remove: bool = False) -> None:
         """Give the claim up; ``remove`` deletes the lock file too (when it is still this one)."""
         if self._fd < 0:

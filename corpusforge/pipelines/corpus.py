@@ -25,7 +25,7 @@ from corpusforge.config import ConfigError, Recipe
 from corpusforge.console import failure_line, setup_logging, worker_output_to
 from corpusforge.io.parquet import ShardMetadata
 from corpusforge.manifest import stage_models
-from corpusforge.outputs import CORPUS_LAYOUT, LocalStore, OutputDirectory, is_url
+from corpusforge.outputs import CORPUS_LAYOUT, LocalStore, OutputDirectory, RunLock, is_url
 from corpusforge.progress import PROGRESS_DIR_ENV, RunDisplay
 from corpusforge.schemas import conform, extend, load_schema, schema_id
 
@@ -247,6 +247,7 @@ def run_recipe(recipe: Recipe, beam_args: list[str], *, verbose: bool = False, p
         if log_path and not failed:
             os.unlink(log_path)
         setup_logging(verbose, sys.stderr)
+        RunLock.release_directory(recipe.output_dir)
     return report_run(recipe.output_dir, started, max_rejected_fraction=recipe.spec.max_rejected_fraction)
 
 
