@@ -555,5 +555,7 @@ class EntitySwitchStage(SwitchStage):
             return switcher.switch_wikitext(text, record_id=record_id, variant=variant)
         mentions = None
         if extra is not None:
+            if not isinstance(extra, list):
+                raise MentionError(f"given mentions must be a list of {{start, end, entity_id}} structs, got {extra!r}")
             mentions = given_mentions(text, extra, switcher.gazetteer.lookup)
         return switcher.switch(text, mentions=mentions, record_id=record_id, variant=variant)
