@@ -108,7 +108,7 @@ def _run(recipe: Recipe, beam_args: list[str], *, verbose: bool, progress: bool)
                     run(recipe, beam_args)
                 failed = False
             except Exception as exc:  # a worker's error, re-raised by the runner: one line, the rest in the log
-                if verbose:
+                if verbose or log_path is None:  # no log file when verbose
                     raise
                 with open(log_path, "a", encoding="utf-8") as log:
                     traceback.print_exc(file=log)
