@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 import time
-from typing import BinaryIO, Callable, cast
+from typing import BinaryIO, Callable
 
 INTERVAL_SECONDS = 10.0
 
@@ -198,8 +198,8 @@ def counting_opener(opener: Callable[[str], BinaryIO]) -> Callable[[str], Binary
     progress = board()
     if not progress.enabled:
         return opener
-    # cast: a raw io stream is what openers return at run time, but typing.BinaryIO is nominal
-    return lambda path: cast(BinaryIO, CountingReader(opener(path), path, progress))
+    # Buffered: readline() on a raw stream would read a plain file one byte per call.
+    return lambda path: io.BufferedReader(CountingReader(opener(path), path, progress))
 
 
 class RunDisplay:
