@@ -76,7 +76,7 @@ def register_stage(name: str, spec: str) -> None:
     STAGES[name] = spec
 
 
-def _load_class(spec: str) -> type:
+def _load_class(spec: str) -> type[Any]:
     module, name = spec.split(":")
     return getattr(importlib.import_module(module), name)
 
@@ -91,7 +91,7 @@ class OptionDoc:
     doc: str
 
 
-def _parameters(cls: type) -> dict[str, inspect.Parameter]:
+def _parameters(cls: type[Any]) -> dict[str, inspect.Parameter]:
     return {
         name: p
         for name, p in inspect.signature(cls.__init__).parameters.items()
@@ -104,7 +104,7 @@ def _type_name(hint: Any) -> str:
     return text or str(hint).replace("typing.", "").replace("NoneType", "None")
 
 
-def _option_docs(cls: type) -> dict[str, str]:
+def _option_docs(cls: type[Any]) -> dict[str, str]:
     """Per option, the sentence of the class or ``__init__`` docstring that starts with its
     name (``- ``name``: ...``): the docs the classes already carry, read, not repeated."""
     docs: dict[str, str] = {}
@@ -118,7 +118,7 @@ def _option_docs(cls: type) -> dict[str, str]:
     return docs
 
 
-def options_of(cls: type) -> list[OptionDoc]:
+def options_of(cls: type[Any]) -> list[OptionDoc]:
     """The options a recipe may give ``cls``: exactly what :func:`construct` accepts (one source
     of truth for ``corpusforge stages`` and validation)."""
     hints = typing.get_type_hints(cls.__init__)
@@ -139,7 +139,7 @@ def summary_of(cls: type) -> str:
     return " ".join((inspect.getdoc(cls) or "").split("\n\n")[0].split())
 
 
-def construct(cls: type, options: dict[str, Any], where: str) -> Any:
+def construct(cls: type[Any], options: dict[str, Any], where: str) -> Any:
     """Build ``cls(**options)`` after checking every key and type against its constructor."""
     params = _parameters(cls)
     for key in options:
@@ -148,7 +148,7 @@ def construct(cls: type, options: dict[str, Any], where: str) -> Any:
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
             raise ConfigError(f"{where}.{key}: unknown option{suggestion}; {cls.__name__} accepts: {', '.join(params)}")
     hints = typing.get_type_hints(cls.__init__)
-    fields = {
+    fields: dict[str, Any] = {  # Any: mypy checks a **dict against create_model's own keywords (__config__...) too
         name: (hints.get(name, Any), ... if p.default is p.empty else p.default) for name, p in params.items()
     }
     model = pydantic.create_model(
@@ -298,6 +298,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         value = yaml.safe_load(raw) if raw else ""
         node: Any = data
         parts = key.split(".")
+        part: str | int  # a list index once read as one
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
             if isinstance(node, list):

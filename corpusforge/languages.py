@@ -83,6 +83,7 @@ def canonical(code: str, script: str | None = None) -> str:
     reading = _read(code, script)
     if reading.problem is not None:
         raise LanguageCodeError(reading.problem)
+    assert reading.code is not None  # _read gives a problem whenever it has no code
     return reading.code
 
 
@@ -123,7 +124,7 @@ def _read(code: str, script: str | None) -> _Reading:
         return _Reading(None, False, f"cannot read {code!r} as a language code: {exc}{hint}")
     alpha3 = MACRO_TO_FLORES.get(alpha3, alpha3)
     likely = lang.maximize().script
-    likely = LIKELY_TO_FLORES_SCRIPT.get(likely, likely)
+    likely = LIKELY_TO_FLORES_SCRIPT.get(likely, likely) if likely else likely
     chosen = script or lang.script or likely
     if not chosen:
         return _Reading(None, False, f"no script known for {code!r}; write it as xxx_Scrp (e.g. hin_Deva)")
@@ -139,10 +140,11 @@ def _subtag_problems(code: str, raw: str, lang: langcodes.Language, alpha3: str,
     not checked (canonical codes drop them); an unknown variant is most often a script written
     out (``eng_latin``), so it is reported as one."""
     problems = []
+    assert lang.language  # _read returns before this for a code that names no language
     bare = langcodes.Language.make(language=lang.language)
     language_ok = _known_language(lang.language)
     likely = bare.maximize().script if language_ok else None
-    likely = LIKELY_TO_FLORES_SCRIPT.get(likely, likely)
+    likely = LIKELY_TO_FLORES_SCRIPT.get(likely, likely) if likely else likely
     if not language_ok:
         written = _written(raw, lang.language)
         hint = _close(written.lower(), _languages_with_scripts())

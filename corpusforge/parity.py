@@ -202,7 +202,7 @@ def tokenizer_parity(
             tokens=int(tokens[shared].sum()),
             reference_tokens=int(ref_tokens[shared].sum()),
             bytes=int(n_bytes[shared].sum()),
-            chars=sum(len(text) for text, keep in zip(texts, shared) if keep),
+            chars=sum(len(text) for text, keep in zip(texts, shared) if keep and text is not None),  # kept cells have bytes
             unknown=int(unknown[shared].sum()),
             premium=found.value,
             premium_source=found.source,
@@ -230,7 +230,7 @@ def comparison_table(before: ParityReport, after: ParityReport, *, names: tuple[
     return "\n".join(lines)
 
 
-def _parallel_columns(parallel, split: str | None) -> dict[str, list[str | None]]:
+def _parallel_columns(parallel, split: str | None) -> Mapping[str, Sequence[str | None]]:
     if isinstance(parallel, Mapping):
         columns = {table_code(lang): list(texts) for lang, texts in parallel.items()}
         if len({len(texts) for texts in columns.values()}) > 1:

@@ -193,7 +193,9 @@ class PremiumTable:
             if code == self.reference:  # 1.0 by definition; keep the unit count if measured here
                 measured = self._premiums.get(code)
                 return measured if measured and measured.source == SOURCE_REFERENCE else Premium(code, 1.0, SOURCE_REFERENCE)
-            found = self._premiums.get(code) or self._premiums.get(_canonical_or_none(code))
+            found = self._premiums.get(code)
+            if found is None and (readable := _canonical_or_none(code)) is not None:
+                found = self._premiums.get(readable)
             if found is not None:
                 return found
             script = code.split("_", 1)[1]
@@ -367,7 +369,7 @@ def _read_parallel_tsv(path: Path) -> dict[str, list[str]]:
     if dropped:
         warnings.warn(f"{path}: columns {dropped} repeat the language of another column and are ignored", stacklevel=3)
     width = len(header)
-    columns = {lang: [] for lang in chosen}
+    columns: dict[str, list[str]] = {lang: [] for lang in chosen}
     for line_no, row in enumerate(rows, start=2):
         if len(row) > width:
             raise ValueError(f"{path}:{line_no}: {len(row)} cells, the header has {width}")

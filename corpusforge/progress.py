@@ -97,6 +97,7 @@ class ProgressBoard:
         self._last = now
         with self._lock:
             state = json.dumps({"files": self._files, "stages": self._stages})
+        assert self._directory is not None  # callers flush only an enabled board
         target = os.path.join(self._directory, f"{os.getpid()}-{threading.get_ident()}.json")
         try:
             with open(target + ".tmp", "w", encoding="utf-8") as f:
@@ -197,7 +198,8 @@ def counting_opener(opener: Callable[[str], BinaryIO]) -> Callable[[str], Binary
     progress = board()
     if not progress.enabled:
         return opener
-    return lambda path: CountingReader(opener(path), path, progress)
+    # Buffered: readline() on a raw stream would read a plain file one byte per call.
+    return lambda path: io.BufferedReader(CountingReader(opener(path), path, progress))
 
 
 class RunDisplay:

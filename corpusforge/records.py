@@ -135,10 +135,12 @@ def reject_where(
     texts = batch.column(text_column).to_pylist() if text_column in batch.schema.names else [None] * batch.num_rows
     for i, flag in enumerate(mask.to_pylist()):
         if flag:
+            why = reason if isinstance(reason, str) else reason[i]
+            assert why is not None, f"row {i} is rejected without a reason"  # callers give one per masked row
             rejected.add(
                 id=ids[i],
                 source=sources[i],
-                reason=reason if isinstance(reason, str) else reason[i],
+                reason=why,
                 detail=detail if detail is None or isinstance(detail, str) else detail[i],
                 raw=texts[i],
             )

@@ -310,6 +310,19 @@ def test_stage_writes_codeswitch_records_and_counts_them_as_created(tmp_path):
     assert Tally.merge([tally]).total("out") == 0
 
 
+def test_stage_rejects_rows_whose_given_mentions_are_not_spans(tmp_path):
+    """A mentions column of the wrong shape (strings, numbers, one struct per row) rejects each
+    row as bad_mentions instead of failing the run."""
+    lexicon_path = tmp_path / "lex.parquet"
+    _small_lexicon().write_parquet(lexicon_path)
+    stage = EntitySwitchStage(lexicon_path=str(lexicon_path), targets=["hin_Deva"], mentions="given")
+    for column in (pa.array(["0:5:IN"]), pa.array([[0, 5]]), pa.array([{"start": 0, "end": 5, "entity_id": "IN"}])):
+        batch = pa.RecordBatch.from_pydict({"id": ["s1"], "source": ["news"], "text": ["India"], "lang": ["eng_Latn"], "mentions": column})
+        split = stage.process(batch)
+        assert split.kept.num_rows == 0
+        assert [(r["source"], r["reason"], r["preview"]) for r in split.rejected.to_pylist()] == [("news", "bad_mentions", "India")]
+
+
 def test_stage_defaults_to_cldr_and_validates_cheaply(tmp_path):
     with pytest.raises(ValueError, match="nowhere.parquet"):
         EntitySwitchStage(lexicon_path=str(tmp_path / "nowhere.parquet"), targets=["hin_Deva"])

@@ -58,3 +58,33 @@ def test_a_beam_read_reports_every_byte_of_its_files(tmp_path, monkeypatch):
         _ = p | ReadInputs([ReadSource("web", TextReader(lang="eng_Latn"), [str(tmp_path / "in*.txt")])])
     read, _ = read_boards(str(boards))
     assert {k.rsplit("/", 1)[-1]: v for k, v in read.items()} == {f.name: f.stat().st_size for f in files}
+
+
+def test_counting_an_uncompressed_file_reads_it_in_blocks_not_bytes(tmp_path, monkeypatch):
+    """The display must not slow a run down: lines of a plain file are read through a buffer,
+    not one byte per read of the underlying stream, and every byte is still counted."""
+    from corpusforge.io.base import read_lines
+    from corpusforge.io.compression import open_input
+
+    boards = tmp_path / "boards"
+    boards.mkdir()
+    monkeypatch.setenv(PROGRESS_DIR_ENV, str(boards))
+    path = tmp_path / "in.txt"
+    path.write_text("".join(f"line {i}\n" for i in range(20000)))
+    reads = []
+
+    class Counted(io.FileIO):
+        def readinto(self, buffer):
+            reads.append(len(buffer))
+            return super().readinto(buffer)
+
+        def read(self, size=-1):
+            reads.append(size)
+            return super().read(size)
+
+    with open_input(str(path), counting_opener(lambda p: Counted(p, "rb"))) as stream:
+        lines = [line.text for line in read_lines(stream, 1 << 20)]
+    assert lines == [f"line {i}" for i in range(20000)]
+    assert len(reads) < 100  # ~190 KB: a handful of block reads (was one read per byte)
+    read, _ = read_boards(str(boards))
+    assert read == {str(path): path.stat().st_size}

@@ -13,7 +13,7 @@ import gzip
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import regex
 
@@ -63,6 +63,7 @@ class BilingualDictionary:
             for line in read_lines(stream, 1 << 20):
                 if line.reason:
                     raise ValueError(f"{path}:{line.number}: {line.detail}")
+                assert line.text is not None  # read_lines gives text whenever it gives no reason
                 parts = line.text.split()
                 if not parts:
                     continue
@@ -246,7 +247,7 @@ class DictionarySwitchStage(SwitchStage):
             raise ValueError(f"dictionary_path {dictionary_path} does not exist")
         self.dictionary_path, self.format = dictionary_path, format
         empty = BilingualDictionary(language_option(src_lang, "src_lang"), language_option(tgt_lang, "tgt_lang"), name=os.path.basename(dictionary_path))
-        self._options = dict(
+        self._options: dict[str, Any] = dict(
             ratio=ratio, stopword_policy=stopword_policy, stopwords=stopwords, dictionary_stopwords=dictionary_stopwords,
             translation=translation, case=case, markers=markers, seed=seed,
         )  # fmt: skip
@@ -272,4 +273,5 @@ class DictionarySwitchStage(SwitchStage):
         return state
 
     def switch_row(self, text: str, *, record_id: str, variant: int, extra: object) -> Switched:
+        assert self._switcher is not None  # process() calls setup() first
         return self._switcher.switch(text, record_id=record_id, variant=variant)

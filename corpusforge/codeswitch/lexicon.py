@@ -348,6 +348,7 @@ class WikidataDumpReader:
         for line in chunk.lines:
             problem = (line.reason, line.detail) if line.reason else None
             if problem is None:
+                assert line.text is not None  # read_lines gives text whenever it gives no reason
                 text = line.text.strip().rstrip(",")
                 if text in ("", "[", "]"):
                     continue
@@ -448,6 +449,7 @@ def _user_lines(path: str, opener: Opener) -> Iterator[tuple[int, str]]:
         for line in read_lines(stream, 16 * MIB):
             if line.reason:
                 raise ValueError(f"{path}:{line.number}: {line.detail}")
+            assert line.text is not None  # read_lines gives text whenever it gives no reason
             if line.text.strip():
                 yield line.number, line.text
 

@@ -224,6 +224,8 @@ def given_mentions(text: str, spans: Iterable[dict], resolve: Callable[[str], st
     whose entity cannot be found."""
     mentions = []
     for span in spans:
+        if not isinstance(span, dict):
+            raise MentionError(f"a given mention must be a {{start, end, entity_id}} struct, got {span!r}")
         start, end, key = span.get("start"), span.get("end"), span.get("entity_id")
         if not isinstance(start, int) or not isinstance(end, int) or not 0 <= start < end <= len(text):
             raise MentionError(f"span ({start}, {end}) is not inside the text of {len(text)} code points")

@@ -16,7 +16,7 @@ import hashlib
 import math
 import os
 from dataclasses import asdict, dataclass
-from typing import Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Sequence
 
 import pyarrow as pa
 
@@ -29,6 +29,9 @@ from corpusforge.schemas import as_entries, conform, entries_dict, load_schema
 from corpusforge.transforms.base import Stage
 from corpusforge.transforms.codemix import code_mixing_metrics
 from corpusforge.transforms.tokens import tag_pieces
+
+if TYPE_CHECKING:
+    from corpusforge.transforms.translit import Transliterator
 
 ENTITY = "entity"
 DICTIONARY = "dictionary"
@@ -240,7 +243,7 @@ class EntitySwitcher:
         self.target_mode, self.policy, self.fraction, self.k = target_mode, policy, fraction, k
         self.missing, self.markers, self.case, self.min_length, self.seed = missing, markers, case, min_length, seed
         self._gazetteer: Gazetteer | None = None
-        self._transliterators: dict[tuple[str, str], object] = {}
+        self._transliterators: dict[tuple[str, str], Transliterator] = {}
         self._replacements: dict[tuple[str, str], tuple[str, str] | None] = {}
 
     @property
@@ -279,7 +282,9 @@ class EntitySwitcher:
         targets = self._targets(chosen, draws, None if target is None else language_option(target, "target"))
         edits = []
         for mention, lang in zip(chosen, targets):
-            found = None if lang is None else self.replacement(mention.key, lang)
+            if lang is None:
+                continue
+            found = self.replacement(mention.key, lang)
             if found is not None and found[0] != mention.surface:
                 edits.append(Edit(mention.start, mention.end, found[0], lang, mention.key, found[1]))
         return apply_edits(text, edits, matrix_lang=self.source_lang, markers=self.markers)
@@ -500,7 +505,7 @@ class EntitySwitchStage(SwitchStage):
         self.lexicon_path = lexicon_path
         self.mentions = mentions
         self.mentions_column = mentions_column
-        self._options = dict(
+        self._options: dict[str, Any] = dict(
             source_lang=source_lang, targets=targets, target_mode=target_mode, policy=policy, fraction=fraction,
             k=k, missing=missing, markers=markers, case=case, min_length=min_length, seed=seed,
         )  # fmt: skip
@@ -545,9 +550,12 @@ class EntitySwitchStage(SwitchStage):
 
     def switch_row(self, text: str, *, record_id: str, variant: int, extra: object) -> Switched:
         switcher = self._switcher
+        assert switcher is not None  # process() calls setup() first
         if self.mentions == "wikilinks":
             return switcher.switch_wikitext(text, record_id=record_id, variant=variant)
         mentions = None
         if extra is not None:
+            if not isinstance(extra, list):
+                raise MentionError(f"given mentions must be a list of {{start, end, entity_id}} structs, got {extra!r}")
             mentions = given_mentions(text, extra, switcher.gazetteer.lookup)
         return switcher.switch(text, mentions=mentions, record_id=record_id, variant=variant)

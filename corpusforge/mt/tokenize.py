@@ -22,9 +22,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import TYPE_CHECKING, Literal, Sequence
 
 from corpusforge.languages import LanguageCodeError, alpha2, canonical, language_of
+
+if TYPE_CHECKING:
+    from sentencepiece import SentencePieceProcessor
 
 ConventionName = Literal["auto", "nllb", "m2m", "marian", "generic"]
 EOS = "</s>"
@@ -69,7 +72,8 @@ def detect_convention(vocabulary: Sequence[str], *, has_marian_spm: bool) -> Con
     """Guess the convention from the vocabulary's language tags (``eng_Latn``, ``__en__``,
     ``>>fra<<``) or, for bilingual Marian models, from ``source.spm``/``target.spm`` beside it."""
     for convention in (NLLB, M2M, MARIAN):
-        if sum(1 for t in vocabulary if convention.tag_pattern.match(t)) >= 2:
+        pattern = convention.tag_pattern
+        if pattern is not None and sum(1 for t in vocabulary if pattern.match(t)) >= 2:
             return convention
     return MARIAN if has_marian_spm else GENERIC
 
@@ -142,7 +146,8 @@ class SentencePieceTokenizer:
     def __init__(self, source_model: Path, target_model: Path | None = None):
         self.source_model = Path(source_model)
         self.target_model = Path(target_model) if target_model else self.source_model
-        self._source = self._target = None
+        self._source: SentencePieceProcessor | None = None
+        self._target: SentencePieceProcessor | None = None
 
     def __getstate__(self):
         return {"source_model": self.source_model, "target_model": self.target_model, "_source": None, "_target": None}
@@ -160,9 +165,11 @@ class SentencePieceTokenizer:
     def encode(self, texts: Sequence[str]) -> list[list[str]]:
         if self._source is None:
             self._load()
+        assert self._source is not None  # _load() sets it
         return self._source.encode(list(texts), out_type=str)
 
     def decode(self, pieces: Sequence[Sequence[str]]) -> list[str]:
         if self._target is None:
             self._load()
+        assert self._target is not None  # _load() sets it
         return self._target.decode([list(p) for p in pieces]) if pieces else []

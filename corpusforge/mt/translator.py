@@ -361,6 +361,7 @@ class Ct2Translator:
                 prefixes.append(prefix)
             jobs.append(unique[key])
             truncated.append(cut)
+        assert self.engine is not None  # self.setup() above loaded it
         results = self.engine.translate_tokens(sources, prefixes, self.options)
         outputs = [self._strip_tags(tokens) for tokens, _ in results]
         decoded = self.tokenizer.decode(outputs)

@@ -11,7 +11,7 @@ Which duplicate survives never depends on input order or batching: the row with 
 from __future__ import annotations
 
 import hashlib
-from typing import Literal
+from typing import Literal, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -106,7 +106,7 @@ class ExactDeduplicator:
                 tally += Tally.of_rows(DEDUP_STAGE, DUPLICATE, batch.filter(pc.invert(pa.array(mask, pa.bool_()))))
         return tally
 
-    def _masks(self) -> list[list[bool] | None]:
+    def _masks(self) -> Sequence[list[bool] | None]:
         """Per added batch: which rows survive (None: all of them, for scope ``none``)."""
         if self.scope == "none":
             return [None] * len(self._batches)

@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Callable, Literal, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -185,7 +185,7 @@ class LanguageIdentifier(Stage):
         self.max_chars = max_chars
         self.mixed_threshold = mixed_threshold
         self.prune_below = prune_below
-        self._predict = None
+        self._predict: Callable[[str, int, float, str], list[tuple[float, str]]] | None = None
         self._code_table: dict[str, dict[str, int]] = {}  # text's scripts -> label -> code id
         self._code_list: list[str] = []  # code id -> code
         self._code_index: dict[str, int] = {}  # code -> code id
@@ -230,6 +230,7 @@ class LanguageIdentifier(Stage):
         """Keep the labels of expected languages, renormalised to sum to 1, best ``top_k`` first
         (empty when none of them scored above 0)."""
         allowed = self._label_allowed
+        assert self._allowed is not None  # only restricted to expected_languages when given
         try:
             kept = [[(p, label) for p, label in pairs if allowed[label]] for pairs in preds]
         except KeyError:  # first sight of a label: decide it once, then filter again
@@ -250,6 +251,7 @@ class LanguageIdentifier(Stage):
     def _predict_by_lines(self, text: str, k: int, threshold: float) -> list[tuple[float, str]]:
         """Length-weighted mean of the per-line predictions (a label missing from a line's top-k
         counts 0 there)."""
+        assert self._predict is not None  # _score_side calls setup() first
         sums: dict[str, float] = {}
         weight = 0
         for line in text.split("\n"):
@@ -274,6 +276,7 @@ class LanguageIdentifier(Stage):
             lines = pc.replace_substring(lines, "\n", " ")
         lines = pc.binary_join_element_wise(lines, "\n", "").to_pylist()
         predict = self._predict
+        assert predict is not None  # _score_side calls setup() first
         preds = [predict(line, k, threshold, "strict") for line in lines]
         if self.long_text == "lines":
             for i in long_rows:

@@ -327,7 +327,8 @@ class Normalizer(Stage):
         return Split(out.filter(pc.invert(refused)), rejected)
 
     def _reasons(self, sides, lengths, refused) -> tuple[list[str | None], list[str | None]]:
-        reasons, details = [None] * len(refused), [None] * len(refused)
+        reasons: list[str | None] = [None] * len(refused)
+        details: list[str | None] = [None] * len(refused)
         for i in (i for i, r in enumerate(refused) if r):
             emptied = [column for (column, _), length in zip(sides, lengths) if length[i] == 0]
             if emptied:

@@ -97,6 +97,7 @@ class BytePremiumAnnotator(Stage):
     @property
     def premiums(self) -> PremiumTable:
         self.setup()
+        assert self._premiums is not None  # setup() built it
         return self._premiums
 
     def output_fields(self, kind: str) -> list[pa.Field]:

@@ -131,7 +131,7 @@ class InformalRomanizer:
         self.language = language
         self.script = script
         self._deletes = language in SCHWA_LANGUAGES
-        self._keep_after_cluster = SCHWA_LANGUAGES.get(language) if self._deletes else None
+        self._keep_after_cluster = SCHWA_LANGUAGES.get(language) if language is not None else None
         self._jnya = "dny" if language == "mar" else "gy"
         self._nasal = "ng" if script == "Beng" else "n"
         self._final_m = script in DRAVIDIAN_SCRIPTS

@@ -217,8 +217,8 @@ def script_profile(texts: pa.Array, *, mixed_threshold: float = 0.05) -> ScriptP
         ranked = np.asarray(system_codes, dtype=object)[order]
         if han_names is not None:
             ranked = np.where(ranked == "Hani", han_names[multi][:, None], ranked)
-        for r, row, k in zip(multi.tolist(), ranked.tolist(), (sub > 0).sum(axis=1).tolist()):
-            systems_present[r] = "+".join(row[:k])
+        for row_index, row, k in zip(multi.tolist(), ranked.tolist(), (sub > 0).sum(axis=1).tolist()):
+            systems_present[row_index] = "+".join(row[:k])
 
     # script_props: non-zero shares per row, largest first, as (key, value) entries.
     nonzero = np.flatnonzero(flat)

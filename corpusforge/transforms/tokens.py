@@ -99,7 +99,7 @@ def word_script(word: str) -> str | None:
         code = table.codes[table.lookup[ord(char)]]
         if code not in NO_SCRIPT:
             counts[code] = counts.get(code, 0) + 1
-    return max(counts, key=counts.get) if counts else None
+    return max(counts, key=counts.__getitem__) if counts else None
 
 
 def load_lexicon(path: str | Path) -> dict[str, float]:
@@ -231,6 +231,7 @@ class TokenTagger(Stage):
         switch = math.log(self.switch_prob / (len(states) - 1))
         floor = math.log(self.oov_prob)
         lexicons = self._lexicons
+        assert lexicons is not None  # tag() and process() call setup() first
 
         def emission(word: str, code: str, allowed: list[str]) -> float:
             if code not in allowed:

@@ -172,10 +172,14 @@ class TranslateStage(Stage):
         """One :class:`Split` per batch, from a single translation call over all of them (so
         Beam's RunInference can hand several batches to one token-batched engine call)."""
         plans = [self._plan(batch) for batch in batches]
-        texts, srcs, tgts = [], [], []
+        texts: list[str] = []
+        srcs: list[str | None] = []
+        tgts: list[str] = []
         for plan in plans:
             for row, target in plan.jobs:
-                texts.append(plan.texts[row])
+                text = plan.texts[row]
+                assert text is not None  # _plan makes jobs of rows with text only
+                texts.append(text)
                 srcs.append(plan.srcs[row])
                 tgts.append(target)
         translations = self.translator.translate(texts, src_lang=srcs, tgt_lang=tgts)
@@ -184,7 +188,7 @@ class TranslateStage(Stage):
         results = iter(zip(translations, back))
         return [self._assemble(plan, [next(results) for _ in plan.jobs]) for plan in plans]
 
-    def _round_trip(self, texts: list[str], translations: list, srcs: list[str], tgts: list[str]) -> list[tuple[float, str]]:
+    def _round_trip(self, texts: list[str], translations: list, srcs: list[str | None], tgts: list[str]) -> list[tuple[float, str]]:
         """(chrF of each text against its translation translated back, that back-translation);
         costs a second translation."""
         from sacrebleu.metrics import CHRF

@@ -38,7 +38,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Callable, Literal
+from typing import Callable, Literal, Sequence, overload
 
 import pyarrow as pa
 import regex
@@ -353,7 +353,11 @@ class Transliterator:
         """``text`` with every source-script run converted; all other characters unchanged."""
         return self.texts([text])[0]
 
-    def texts(self, texts: list[str | None]) -> list[str | None]:
+    @overload
+    def texts(self, texts: Sequence[str]) -> list[str]: ...
+    @overload
+    def texts(self, texts: Sequence[str | None]) -> list[str | None]: ...
+    def texts(self, texts: Sequence[str | None]) -> list[str] | list[str | None]:
         """:meth:`text` for many texts (None stays None); new words are converted together."""
         split, cache = self._runs.split, self._cache
         pieces = [None if t is None else split(t) for t in texts]
@@ -457,7 +461,7 @@ class TransliterateStage(Stage):
 
     name = "translit"
     version = "1"
-    kinds = ("segment", "bitext")
+    kinds: tuple[str, ...] = ("segment", "bitext")
 
     def __init__(
         self,
@@ -571,6 +575,7 @@ class TransliterateStage(Stage):
     def _fixed_engine(self, row_lang: str | None) -> Transliterator:
         """The engine for an explicit source; informal romanisation follows the source's
         language, else the tag's, else the row's."""
+        assert self.source is not None  # used only in modes that need a source (checked in __init__)
         return self._engine(self.source.scheme, self.source.language or self._tag_language or _language(row_lang))
 
     def _row_engines(self, batch: pa.RecordBatch) -> list[Transliterator | str | None]:
