@@ -60,7 +60,7 @@ class Tally:
     def of_read(cls, split: Split) -> "Tally":
         """A reader's tally: every row it produced, kept or rejected, counts as read."""
         tally = cls.of_split(READ_STAGE, split)
-        for (stage, source, outcome), n in list(tally.counts.items()):
+        for (_stage, source, outcome), n in list(tally.counts.items()):
             if outcome in ("out", "rejected"):
                 tally.add(READ_STAGE, source, "read", n)
         return tally

@@ -233,7 +233,7 @@ def test_backtranslation_puts_the_translation_on_the_source_side(models):
 
 def test_round_trip_scores_each_pair_by_translating_it_back(models):
     stage = TranslateStage(model=models["nllb"], targets=["fra_Latn"], beam_size=1, round_trip=True, max_input_length=20)
-    rows = [{"id": str(i), "source": "s", "text": t, "lang": l} for i, (t, l) in enumerate(zip(TEXTS, LANGS)) if l != "fra_Latn"]
+    rows = [{"id": str(i), "source": "s", "text": t, "lang": lang} for i, (t, lang) in enumerate(zip(TEXTS, LANGS)) if lang != "fra_Latn"]
     kept = stage.process(segments(rows)).kept
     assert kept.schema.names[-1] == "mt_round_trip_chrf"
     rows = kept.to_pylist()

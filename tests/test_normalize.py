@@ -44,7 +44,7 @@ LANGS = ["eng_Latn", "fra_Latn", "deu_Latn", "spa_Latn", "ces_Latn", "hin_Deva",
 
 def segments(texts, langs=None) -> pa.RecordBatch:
     langs = langs if langs is not None else [None] * len(texts)
-    rows = [{"id": f"r{i}", "source": "test", "text": t, "lang": l} for i, (t, l) in enumerate(zip(texts, langs))]
+    rows = [{"id": f"r{i}", "source": "test", "text": t, "lang": lang} for i, (t, lang) in enumerate(zip(texts, langs))]
     return pa.RecordBatch.from_pylist(rows, schema=load_schema("segment"))
 
 

@@ -126,7 +126,7 @@ class Cc100Shard:
 
     def __init__(self, seed: int = 0):
         rng = random.Random(seed)
-        hindi = demo_lines("news_hi.txt") + [l for l in demo_lines("parallel.hi") if l not in demo_lines("news_hi.txt")]
+        hindi = demo_lines("news_hi.txt") + [line for line in demo_lines("parallel.hi") if line not in demo_lines("news_hi.txt")]
         english = demo_lines("parallel.en") + demo_lines("news_en.txt")
         urdu = demo_web("urd_Arab") + ["صبح بخیر، آپ کیسے ہیں؟", "پانی زندگی ہے۔", "ریلوے اسٹیشن کہاں ہے؟"]
         self.hindi = [tuple(d) for d in self._distinct(rng, hindi, 3, 60)]

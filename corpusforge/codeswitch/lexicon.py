@@ -254,7 +254,7 @@ def cldr_lexicon(*, languages: Collection[str] | None = None, categories: Collec
     if unknown:
         raise ValueError(f"unknown CLDR categories {sorted(unknown)}; known: {', '.join(CLDR_CATEGORIES)}")
     wanted = None if languages is None else {canonical(code) for code in languages}
-    locales = sorted((Locale.parse(i) for i in locale_identifiers()), key=lambda l: (l.territory is not None, l.variant is not None, str(l)))
+    locales = sorted((Locale.parse(i) for i in locale_identifiers()), key=lambda loc: (loc.territory is not None, loc.variant is not None, str(loc)))
     labels: dict[str, dict[str, str]] = {}
     seen: set[str] = set()
     for locale in locales:

@@ -370,8 +370,8 @@ class LanguageIdentifier(Stage):
         """Detect the language and script of each text (one batch; loads the model on first use)."""
         lang, score, topk, script, props, mixed = self._score_side(pa.array(list(texts), pa.string()), None)
         return [
-            LanguageResult(l, s, [(e["lang"], e["score"]) for e in t], sc, entries_dict(pr), m)
-            for l, s, t, sc, pr, m in zip(
+            LanguageResult(code, s, [(e["lang"], e["score"]) for e in t], sc, entries_dict(pr), m)
+            for code, s, t, sc, pr, m in zip(
                 lang.to_pylist(), score.to_pylist(), topk.to_pylist(), script.to_pylist(), props.to_pylist(), mixed.to_pylist()
             )
         ]
