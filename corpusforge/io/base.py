@@ -15,7 +15,7 @@ import io
 import json
 import logging
 import posixpath
-from typing import Any, BinaryIO, Callable, Iterator, NamedTuple
+from typing import Any, BinaryIO, Callable, Iterator, NamedTuple, overload
 
 import pyarrow as pa
 
@@ -326,6 +326,10 @@ def text_problem(value: Any, label: str) -> tuple[str, str] | None:
 # Field helpers
 
 
+@overload
+def declared_language(code: str) -> str: ...
+@overload
+def declared_language(code: None) -> None: ...
 def declared_language(code: str | None) -> str | None:
     """A constructor's language option, canonicalised (a bad code raises ValueError now)."""
     if code is None:
@@ -367,6 +371,8 @@ def meta_value(value: Any) -> str | None:
 # Line formats and record shapes
 
 LineHandler = Callable[[Line, FileBatches], None]
+# A record shape's ``_add`` (SegmentRecords, PairRecords), as a line format calls it.
+AddRecord = Callable[[FileBatches, int, bytes | str, dict[str, Any], dict | None], None]
 
 
 class LineReader(Reader):

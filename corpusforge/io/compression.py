@@ -12,7 +12,7 @@ import gzip
 import io
 import lzma
 import zlib
-from typing import BinaryIO, Callable, Iterator
+from typing import IO, BinaryIO, Callable, Iterator, Protocol
 
 import zstandard
 
@@ -29,7 +29,7 @@ class _ZstdFrames(io.RawIOBase):
     reader ends such a file early without an error. Holds one input chunk's output at a time.
     """
 
-    def __init__(self, raw: BinaryIO):
+    def __init__(self, raw: IO[bytes]):
         self._raw = raw
         self._decompressor = zstandard.ZstdDecompressor()
         self._frame = self._decompressor.decompressobj()
@@ -66,6 +66,14 @@ class _ZstdFrames(io.RawIOBase):
         return b"".join(out)
 
 
+class _Read1(Protocol):
+    """What :class:`_ReadOnce` needs of a decompressing file (GzipFile, BZ2File, LZMAFile)."""
+
+    def read1(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
 class _ReadOnce(io.RawIOBase):
     """A decompressing file read with one ``read1`` per ``readinto``.
 
@@ -76,7 +84,7 @@ class _ReadOnce(io.RawIOBase):
     decompressible is left.
     """
 
-    def __init__(self, stream: BinaryIO):
+    def __init__(self, stream: _Read1):
         self._stream = stream
 
     def readable(self) -> bool:
@@ -122,7 +130,7 @@ class _NotEmpty(io.RawIOBase):
 
 # Extension -> function wrapping a raw compressed stream in a decompressing one. Each is put
 # behind an io.BufferedReader so readline() runs in C, not in the module's Python wrapper.
-_DECOMPRESSORS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
+_DECOMPRESSORS: dict[str, Callable[[IO[bytes]], io.RawIOBase]] = {
     ".gz": lambda raw: _ReadOnce(gzip.GzipFile(fileobj=raw, mode="rb")),
     ".bz2": lambda raw: _ReadOnce(bz2.BZ2File(raw, mode="rb")),
     ".xz": lambda raw: _ReadOnce(lzma.LZMAFile(raw, mode="rb")),

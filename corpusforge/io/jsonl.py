@@ -9,6 +9,7 @@ from typing import Any, Iterator
 
 from corpusforge.io.base import (
     MIB,
+    AddRecord,
     FileBatches,
     Line,
     LineHandler,
@@ -40,6 +41,7 @@ class _JsonlFormat(LineReader):
     """Parses each line into an object; the record shape mixin turns it into a record."""
 
     _columns: dict[str, str | None]
+    _add: AddRecord  # from the record shape mixin
 
     def _line_handler(self, path: str, lines: Iterator[Line]) -> LineHandler:
         used = {name for name in self._columns.values() if name}
@@ -59,6 +61,7 @@ class _JsonlFormat(LineReader):
 def parse_object(line: Line, batches: FileBatches) -> dict | None:
     """The line's JSON object, or None after rejecting the line with ``batches.reject`` (the
     evaluation-set reader passes its own collector with the same method)."""
+    assert line.text is not None  # callers pass only lines read without a reason
     problem = None
     if is_blank(line.text):
         problem = "empty_text", "blank line"

@@ -97,6 +97,7 @@ class MosesReader(Reader):
             if line.reason:
                 batches.reject(line.number, line.reason, f"{side} side ({file}): {line.detail}", line.raw, file=file)
                 return
+            assert line.text is not None  # no reason, so read_lines gave text
             if is_blank(line.text):
                 pair = src.raw + b"\t" + tgt.raw
                 batches.reject(line.number, "empty_text", f"{side} side ({file}) is empty", pair, file=file)

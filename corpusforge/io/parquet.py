@@ -276,7 +276,11 @@ def split_partitions(table: pa.Table, column: str | None) -> list[tuple[str | No
     """(partition folder or None, rows) for each partition value present in ``table``."""
     if column is None:
         return [(None, table)] if table.num_rows else []
-    return [(partition_dir(value), part) for value, part in group_rows(table, table.column(column).combine_chunks())]
+    out: list[tuple[str | None, pa.Table]] = []
+    for value, part in group_rows(table, table.column(column).combine_chunks()):
+        assert value is None or isinstance(value, str)  # check_shard_args: partition_by is a string column
+        out.append((partition_dir(value), part))
+    return out
 
 
 class ShardRoller:
@@ -344,8 +348,8 @@ def final_names(
     ``[<partition>/]part-00000-of-00004.parquet``, numbered within each partition in
     :meth:`ShardInfo.sort_key` order (deterministic for the same shards)."""
     out = []
-    for partition, group in itertools.groupby(sorted(shards, key=ShardInfo.sort_key), key=lambda s: s.partition):
-        group = list(group)
+    for partition, members in itertools.groupby(sorted(shards, key=ShardInfo.sort_key), key=lambda s: s.partition):
+        group = list(members)
         folder = join(directory, partition) if partition else directory
         for i, shard in enumerate(group):
             out.append((shard.path, replace(shard, path=join(folder, f"part-{i:05d}-of-{len(group):05d}.parquet"))))

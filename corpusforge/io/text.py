@@ -45,6 +45,7 @@ class TextReader(LineReader):
         return self._line
 
     def _line(self, line: Line, batches: FileBatches) -> None:
+        assert line.text is not None  # LineReader hands over only lines read without a reason
         if is_blank(line.text):
             batches.reject(line.number, "empty_text", "empty or whitespace-only line", line.raw)
         else:
@@ -57,7 +58,7 @@ class TextReader(LineReader):
         with open_input(path, opener) as stream:
             document = _Document(self.max_line_bytes)
             for line in read_lines(stream, self.max_line_bytes):
-                if line.reason is None and is_blank(line.text):
+                if line.text is not None and is_blank(line.text):  # text is None exactly when there is a reason
                     document.finish(batches, self.lang)
                 else:
                     document.add(line)
@@ -95,6 +96,7 @@ class _Document:
             self._problem = ("line_too_long", detail, head)
             self._lines = []
             return
+        assert line.text is not None  # no reason, so read_lines gave text
         self._lines.append(line.text)
 
     def finish(self, batches: FileBatches, lang: str | None) -> None:

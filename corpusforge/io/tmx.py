@@ -148,6 +148,7 @@ class TmxReader(Reader):
             preview = "\t".join(f"{lang}: {text}" for lang, text in tuvs)
             batches.reject(index, *problem, preview, own_id=own_id)
             return
+        assert src is not None and tgt is not None  # _problem found both
         fields = {"src_text": tuvs[src][1], "tgt_text": tuvs[tgt][1], "src_lang": self.src_lang, "tgt_lang": self.tgt_lang}
         batches.keep(index, fields, own_id)
 
@@ -157,6 +158,7 @@ class TmxReader(Reader):
                 return "tmx_bad_unit", f"no <tuv> in {wanted} (found: {', '.join(lang for lang, _ in tuvs) or 'none'})"
             if is_blank(tuvs[found][1]):
                 return "tmx_bad_unit", f"empty <seg> in {tuvs[found][0]}"
+        assert src is not None and tgt is not None  # the loop returned otherwise
         if sum(len(tuvs[i][1].encode("utf-8")) for i in (src, tgt)) > self.max_line_bytes:
             return "line_too_long", f"unit text over max_line_bytes={self.max_line_bytes}"
         return None

@@ -6,6 +6,7 @@ from typing import Iterator
 
 from corpusforge.io.base import (
     MIB,
+    AddRecord,
     FileBatches,
     FileRejected,
     Line,
@@ -26,6 +27,7 @@ class _TsvFormat(LineReader):
 
     header: bool
     _columns: dict[str, str | int | None]
+    _add: AddRecord  # from the record shape mixin
 
     def _check_columns(self) -> None:
         wanted_type = str if self.header else int
@@ -38,25 +40,32 @@ class _TsvFormat(LineReader):
 
     def _line_handler(self, path: str, lines: Iterator[Line]) -> LineHandler:
         wanted = {role: column for role, column in self._columns.items() if column is not None}
+        index: dict[str, int] = {}  # role -> column index
         if self.header:
             first = next(lines, None)
             if first is None:  # empty file: no rows follow
                 return lambda line, batches: None
             if first.reason:
                 raise FileRejected("bad_header", f"{path}: cannot read the header line: {first.detail}", raw=first.raw)
+            assert first.text is not None  # read_lines gives text whenever there is no reason
             names = first.text.split("\t")
-            for column in wanted.values():
+            for role, column in wanted.items():
+                assert isinstance(column, str)  # _check_columns: with a header, columns are names
                 if column not in names:
                     detail = f"{path}: the header has no column {column!r} (columns: {', '.join(names)})"
                     raise FileRejected("bad_header", detail, raw=first.raw)
-            index = {role: names.index(column) for role, column in wanted.items()}
+                index[role] = names.index(column)
             meta_columns = [(name, i) for i, name in enumerate(names) if i not in index.values()]
             width, exact = len(names), True
         else:
-            index, meta_columns = wanted, []
-            width, exact = max(wanted.values()) + 1, False
+            meta_columns = []
+            for role, column in wanted.items():
+                assert isinstance(column, int)  # _check_columns: without a header, columns are indexes
+                index[role] = column
+            width, exact = max(index.values()) + 1, False
 
         def handle(line: Line, batches: FileBatches) -> None:
+            assert line.text is not None  # LineReader hands over only lines read without a reason
             if is_blank(line.text):
                 batches.reject(line.number, "empty_text", "blank line", line.raw)
                 return
