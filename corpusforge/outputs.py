@@ -406,7 +406,8 @@ class OutputDirectory:
         if not temp:
             return []
         temp_paths = {e.path for e in temp}
-        below_temp, below_other = set(), set()
+        below_temp: set[str] = set()
+        below_other: set[str] = set()
         for e in entries:
             parents = {"/".join(e.path.split("/")[:i]) for i in range(1, e.path.count("/") + 1)}
             (below_temp if e.path in temp_paths else below_other).update(parents)
@@ -417,7 +418,7 @@ class OutputDirectory:
         return temp + hollow
 
     @staticmethod
-    def _clear_plan(entries: list[Entry], *, kept: list[str] = (), leftovers: list[Entry] = ()) -> ClearPlan:
+    def _clear_plan(entries: list[Entry], *, kept: Sequence[str] = (), leftovers: Sequence[Entry] = ()) -> ClearPlan:
         return ClearPlan(
             files=sorted(e.path for e in entries if not e.is_dir),
             folders=sorted((e.path for e in entries if e.is_dir), key=lambda p: (-p.count("/"), p)),

@@ -115,7 +115,7 @@ class BuildEntityLexicon(beam.PTransform):
             metadata=ShardMetadata(
                 schema=LEXICON_SCHEMA_ID,
                 recipe_hash=recipe_hash,
-                stages=[{"name": "wikidata_lexicon", "languages": sorted(reader.languages or []), "aliases": reader.aliases, "require_enwiki": reader.require_enwiki}],
+                stages=({"name": "wikidata_lexicon", "languages": sorted(reader.languages or []), "aliases": reader.aliases, "require_enwiki": reader.require_enwiki},),
             ),
             shard_count=shard_count,
         )

@@ -22,13 +22,14 @@ Model placement:
 from __future__ import annotations
 
 import functools
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence, cast
 
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
 
+from corpusforge.accounting import Tally
 from corpusforge.beam.stages import COUNTS, FATAL_ERRORS, REJECTED, StageOutputs, emit_split, process_isolating_errors
 from corpusforge.mt.translator import Ct2Engine
 from corpusforge.records import Split
@@ -122,7 +123,8 @@ class _EmitSplit(beam.DoFn):
         if isinstance(result.inference, Split):
             yield from emit_split(result.inference, self._stage.tally(result.inference))
         else:  # (split, tally) parts from the dead-letter path
-            for split, tally in result.inference:
+            # Beam types PredictionResult's fields as bare TypeVars; run_inference gives this list.
+            for split, tally in cast("list[tuple[Split, Tally]]", result.inference):
                 yield from emit_split(split, tally)
 
 

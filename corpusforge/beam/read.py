@@ -208,7 +208,7 @@ def _jsonl_rows(path: str, rejections: _FileRejections) -> Iterator[tuple[int, d
             if line.reason:
                 rejections.reject(line.number, line.reason, line.detail, line.raw)
                 continue
-            row = parse_object(line, rejections)
+            row = parse_object(line, rejections)  # type: ignore[arg-type]  # it only calls reject(); typed FileBatches
             if row is not None:
                 yield line.number, row
 

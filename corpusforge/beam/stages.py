@@ -144,7 +144,7 @@ class _StageFn(beam.DoFn):
         self._stage = stage
         self._kind = kind
         self._key = state_key(stage) if share else None
-        self._handle = _HANDLES.setdefault(self._key, Shared()) if share else None
+        self._handle = _HANDLES.setdefault(self._key, Shared()) if self._key is not None else None
 
     def setup(self):
         if self._handle is not None:

@@ -189,7 +189,7 @@ def build(p: beam.Pipeline, cfg: VariantsConfig | dict) -> None:
         outputs[kind] = pcoll | f"Write[{kind}]" >> WriteShards(
             posixpath.join(cfg.output, kind),
             schema=load_schema(kind),
-            metadata=ShardMetadata(schema=schema_id(kind), recipe_hash=digest, stages=stages, models=models),
+            metadata=ShardMetadata(schema=schema_id(kind), recipe_hash=digest, stages=tuple(stages), models=models),
         )
     _ = p | "Manifest" >> WriteManifest(
         cfg.output,

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 import traceback
+from typing import Any, Callable
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -28,8 +29,9 @@ from corpusforge.manifest import stage_models
 from corpusforge.outputs import CORPUS_LAYOUT, LocalStore, OutputDirectory, RunLock, is_url
 from corpusforge.progress import PROGRESS_DIR_ENV, RunDisplay
 from corpusforge.schemas import conform, extend, load_schema, schema_id
+from corpusforge.transforms.dedup import Kind
 
-KINDS_IN_ORDER = ("segment", "bitext", "codeswitch")  # derived records flow from earlier kinds to later ones
+KINDS_IN_ORDER: tuple[Kind, ...] = ("segment", "bitext", "codeswitch")  # derived records flow from earlier kinds to later ones
 
 
 def derive_fields(recipe: Recipe, kind: str) -> list:
@@ -52,6 +54,12 @@ def output_schema(recipe: Recipe, kind: str):
 class _Run:
     """What the job collects while it is built: rejected rows, tallies, shards, manifest sections."""
 
+    rejected: list[beam.PCollection]
+    tallies: list[beam.PCollection]
+    shards: dict[str, beam.PCollection]
+    sections: dict[str, beam.PCollection]
+    derived: dict[str, list[tuple[int, beam.PCollection]]]
+
     def __init__(self, p: beam.Pipeline, recipe: Recipe):
         self.p, self.recipe = p, recipe
         self.rejected, self.tallies, self.shards, self.sections = [], [], {}, {}
@@ -63,7 +71,7 @@ class _Run:
         return ShardMetadata(
             schema=schema_id(kind),
             recipe_hash=self.recipe.recipe_hash,
-            stages=self.stages,
+            stages=tuple(self.stages),
             models=self.models,
         )
 
@@ -79,7 +87,7 @@ class _Run:
             return records
         return out.kept
 
-    def kind(self, kind: str) -> None:
+    def kind(self, kind: Kind) -> None:
         """Read the inputs of ``kind`` and run its stages in recipe order. Records a stage
         derives join this kind's records after that stage, so they meet only later stages."""
         recipe = self.recipe
@@ -106,7 +114,7 @@ class _Run:
                 records = self.apply(records, stage, index, kind)
         if not deduplicated:
             records = self.dedup(kind, records)
-        reports = {}
+        reports: dict[str, Callable[[], Any]] = {}
         for stage in recipe.stages_for(kind):
             for name, factory in stage.written_reports(kind).items():
                 reports.setdefault(name, factory)
@@ -114,7 +122,7 @@ class _Run:
             self.sections[name] = records | f"Report[{kind}:{name}]" >> ReportStatistics(factory)
         self.write(kind, records, output_schema(recipe, kind), partition=True)
 
-    def dedup(self, kind: str, records):
+    def dedup(self, kind: Kind, records):
         """Exact dedup. It runs after the stages, or just before byte-budget sampling, so that the
         mixture is drawn from unique rows and its up-sampled copies are not removed again."""
         out = records | f"Dedup[{kind}]" >> DeduplicateExact(kind=kind, scope=self.recipe.spec.dedup.scope)

@@ -165,7 +165,7 @@ def _lines(batch):
 
 
 def _rows(tally: Tally) -> dict:
-    rejected = {}
+    rejected: dict[str, int] = {}
     for (stage, _, outcome), n in sorted(tally.counts.items()):
         if outcome.startswith("rejected:"):
             key = f"{stage}:{outcome.split(':', 1)[1]}"

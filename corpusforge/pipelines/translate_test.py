@@ -44,7 +44,7 @@ import logging
 import os
 import posixpath
 import sys
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import apache_beam as beam
 import numpy as np
@@ -204,7 +204,7 @@ def _jsonl_schema(path: str, known: dict[str, pa.DataType]) -> pa.Schema | None:
     """Columns in order of first appearance in the first ``SAMPLE_ROWS`` JSON objects, typed by
     pyarrow unless their type is ``known``; a file cut short gives the objects before the cut;
     None when there is no object to take them from."""
-    rows = []
+    rows: list[dict] = []
     try:
         with open_input(path, beam_open) as stream:
             for line in read_lines(stream, 16 << 20):
@@ -348,7 +348,8 @@ class _AssembleFn(beam.DoFn):
         self._schema = schema
 
     def process(self, result: PredictionResult):
-        segments, split = result.example, result.inference
+        # Beam types PredictionResult's fields as bare TypeVars; TranslateModelHandler gives these.
+        segments, split = cast(pa.RecordBatch, result.example), cast(Split, result.inference)
         cfg, stage = self._cfg, self._stage
         width = len(cfg.fields)
         ids = segments.column("id").to_pylist()
@@ -361,7 +362,7 @@ class _AssembleFn(beam.DoFn):
             for target in stage.targets:
                 chosen = [found.get((ids[first + f], target)) for f in range(width)]
                 if None not in chosen:
-                    picks.append((first, target, chosen))
+                    picks.append((first, target, [j for j in chosen if j is not None]))  # = chosen (no None), typed int
                     continue
                 f = chosen.index(None)
                 reason, detail = refused[stage.pair_id(ids[first + f], target)]
@@ -439,7 +440,7 @@ def build(p: beam.Pipeline, cfg: TranslateTestConfig | dict) -> None:
         | "Write[translated]" >> WriteShards(
             posixpath.join(cfg.output, "translated"),
             schema=schema,
-            metadata=ShardMetadata(schema=SCHEMA_ID, recipe_hash=digest, stages=stages, models=models),
+            metadata=ShardMetadata(schema=SCHEMA_ID, recipe_hash=digest, stages=tuple(stages), models=models),
             shard_count=cfg.shard_count,
             partition_by="mt_tgt_lang" if cfg.partition_by_target else None,
         ),
@@ -448,7 +449,7 @@ def build(p: beam.Pipeline, cfg: TranslateTestConfig | dict) -> None:
         | "Write[rejected]" >> WriteShards(
             posixpath.join(cfg.output, "rejected"),
             schema=load_schema("rejected"),
-            metadata=ShardMetadata(schema=schema_id("rejected"), recipe_hash=digest, stages=stages, models=models),
+            metadata=ShardMetadata(schema=schema_id("rejected"), recipe_hash=digest, stages=tuple(stages), models=models),
             shard_count=cfg.shard_count,
         ),
     }

@@ -119,9 +119,10 @@ class ByteBudgetSampler(GlobalStage):
     def output_statistics(self) -> LanguageStats:
         return LanguageStats()
 
-    def reports(self, *, stats: "SamplingStats", plan: "SamplingPlan", output: LanguageStats) -> dict:
+    def reports(self, *, stats: "SamplingStats", plan: Stage, output: LanguageStats) -> dict:
         """``sampling``: achieved vs target per language; ``languages_before_sample``: what the
         sample was drawn from (``languages``, what was written, comes from :meth:`written_reports`)."""
+        assert isinstance(plan, SamplingPlan)  # the plan is the one self.plan() built
         return {"sampling": plan.report(output), "languages_before_sample": stats.languages.to_dict()}
 
     def written_reports(self, kind: str) -> dict:
@@ -147,6 +148,7 @@ class ByteBudgetSampler(GlobalStage):
         total = sum(present.values())
         if not total:
             return dict(sizes)
+        assert self.temperature is not None  # without targets, __init__ requires a temperature
         weights = {lang: (n / total) ** self.temperature for lang, n in present.items()}
         norm = sum(weights.values())
         shares = {lang: w / norm for lang, w in weights.items()}
