@@ -103,7 +103,9 @@ def main() -> None:
     others = [s for s, _, _ in forms if not s.isascii()][:5000] or ["—"]
     sentences = build_sentences(args.sentences, english, others, args.seed)
     switcher = EntitySwitcher(lexicon=cldr_lexicon(languages=["eng_Latn", "hin_Deva"]))
-    print(f"aliases: {len(forms):,} distinct surface forms from CLDR ({lexicon_seconds:.2f} s to read); sentences: {len(sentences):,}, {sum(map(len, sentences)) / len(sentences):.0f} code points on average")
+    print(
+        f"aliases: {len(forms):,} distinct surface forms from CLDR ({lexicon_seconds:.2f} s to read); sentences: {len(sentences):,}, {sum(map(len, sentences)) / len(sentences):.0f} code points on average"
+    )
 
     t = time.perf_counter()
     gazetteer = Gazetteer(forms, min_length=1)
@@ -118,8 +120,12 @@ def main() -> None:
     same = sum(a[1] == b[1] for a, b in zip(gazetteer_out, regex_out))
     mentions = sum(len(m) for m, _ in gazetteer_out)
     print(f"baseline  re alternation + switch: {regex_rate:10,.0f} sentences/s")
-    print(f"gazetteer Aho-Corasick + switch:   {gazetteer_rate:10,.0f} sentences/s   ratio {gazetteer_rate / regex_rate:6.1f}x (target >= 5x)")
-    print(f"mentions found by the gazetteer: {mentions:,} ({mentions / len(sentences):.1f} per sentence); identical switched text from both: {same:,} of {len(sentences):,}")
+    print(
+        f"gazetteer Aho-Corasick + switch:   {gazetteer_rate:10,.0f} sentences/s   ratio {gazetteer_rate / regex_rate:6.1f}x (target >= 5x)"
+    )
+    print(
+        f"mentions found by the gazetteer: {mentions:,} ({mentions / len(sentences):.1f} per sentence); identical switched text from both: {same:,} of {len(sentences):,}"
+    )
 
 
 if __name__ == "__main__":

@@ -63,8 +63,7 @@ def recipe_for(paths: dict[str, list[Path]], output: Path) -> dict:
     return {
         "name": "io-throughput",
         "inputs": [
-            {"name": lang, "format": "text", "paths": [str(p) for p in files], "options": {"lang": lang}}
-            for lang, files in paths.items()
+            {"name": lang, "format": "text", "paths": [str(p) for p in files], "options": {"lang": lang}} for lang, files in paths.items()
         ],
         "stages": [{"normalize": {"unicode_form": "NFC", "moses_punct": True}}],
         "dedup": {"scope": "none"},
@@ -135,7 +134,9 @@ def child(side: str, recipe_path: str, workers: int) -> None:
 def measure(side: str, recipe_path: Path, workers: int) -> dict:
     out = subprocess.run(
         [sys.executable, __file__, "--child", side, "--recipe", str(recipe_path), "--workers", str(workers)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -158,8 +159,10 @@ def main() -> None:
         t0 = time.perf_counter()
         paths = generate(root / "data", args.mb)
         size = sum(p.stat().st_size for files in paths.values() for p in files)
-        print(f"corpus: {size / 1e6:.0f} MB in {sum(map(len, paths.values()))} files, {len(paths)} languages "
-              f"(generated in {time.perf_counter() - t0:.0f} s)")
+        print(
+            f"corpus: {size / 1e6:.0f} MB in {sum(map(len, paths.values()))} files, {len(paths)} languages "
+            f"(generated in {time.perf_counter() - t0:.0f} s)"
+        )
         results: dict[str, list[dict]] = {"plain": [], "beam": []}
         for run in range(args.runs):
             for side in ("plain", "beam"):
@@ -167,8 +170,10 @@ def main() -> None:
                 recipe_path.write_text(yaml.safe_dump(recipe_for(paths, root / f"out-{side}-{run}")), encoding="utf-8")
                 r = measure(side, recipe_path, args.workers)
                 results[side].append(r)
-                print(f"  run {run} {side:5s}: {r['rows']:,} rows in {r['seconds']:.1f} s = {r['rows'] / r['seconds']:,.0f} rows/s, "
-                      f"{size / 1e6 / r['seconds']:.1f} MB/s, peak RSS {r['peak_rss_mb']:.0f} MB")
+                print(
+                    f"  run {run} {side:5s}: {r['rows']:,} rows in {r['seconds']:.1f} s = {r['rows'] / r['seconds']:,.0f} rows/s, "
+                    f"{size / 1e6 / r['seconds']:.1f} MB/s, peak RSS {r['peak_rss_mb']:.0f} MB"
+                )
         best = {side: max(r["rows"] / r["seconds"] for r in rs) for side, rs in results.items()}
         rss = {side: max(r["peak_rss_mb"] for r in rs) for side, rs in results.items()}
         assert results["plain"][0]["rows"] == results["beam"][0]["rows"], "both sides must read the same rows"

@@ -105,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'lang':<6} {'n':>5} {'(a) raw':>8} {'(b) stage':>10}")
     count = Counter(gold)
     for lang in shown:
-        print(f"{lang:<6} {count[lang]:>5} {results['(a) raw lid.176 top-1, all'][lang]:>8.3f} {results['(b) stage, expected_languages = the set' + chr(39) + 's, all'][lang]:>10.3f}")
+        print(
+            f"{lang:<6} {count[lang]:>5} {results['(a) raw lid.176 top-1, all'][lang]:>8.3f} {results['(b) stage, expected_languages = the set' + chr(39) + 's, all'][lang]:>10.3f}"
+        )
 
     zh = [i for i, s in enumerate(sources) if s in ("django:zh_Hans", "django:zh_Hant") and restricted[i] == "zho"]
     script_ok = sum(1 for i in zh if codes[i] == "zho_" + sources[i][-4:])

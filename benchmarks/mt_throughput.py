@@ -72,7 +72,9 @@ def run_stage(stage: TranslateStage, batches: list[pa.RecordBatch]) -> float:
 
 def gpu_name() -> str:
     try:  # nvidia-smi, so this process does not initialise CUDA before Beam starts workers
-        return subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown GPU"
 
@@ -102,11 +104,14 @@ def main(argv=None) -> None:
     texts = synthetic_sentences(n)
     started = time.perf_counter()
     if not (model_dir / "model.bin").is_file():
-        build_model(model_dir, texts, kind="random", shape=shape, vocab_size=vocab, spm_vocab_size=8000,
-                    quantization="float16" if cuda else "int8")
+        build_model(
+            model_dir, texts, kind="random", shape=shape, vocab_size=vocab, spm_vocab_size=8000, quantization="float16" if cuda else "int8"
+        )
     print(f"model: {shape} vocab {vocab}, built in {time.perf_counter() - started:.1f} s at {model_dir}")
-    print(f"device: {gpu_name() if cuda else f'cpu, {args.threads} threads'}; {n} sentences, "
-          f"{args.length} target tokens each, beam {args.beam_size}, max_batch_tokens {max_batch_tokens}")
+    print(
+        f"device: {gpu_name() if cuda else f'cpu, {args.threads} threads'}; {n} sentences, "
+        f"{args.length} target tokens each, beam {args.beam_size}, max_batch_tokens {max_batch_tokens}"
+    )
 
     schema = load_schema("segment")
     rows = [{"id": f"s{i}", "source": "bench", "text": t, "lang": "eng_Latn"} for i, t in enumerate(texts)]
@@ -114,13 +119,21 @@ def main(argv=None) -> None:
     threads = 1 if cuda else args.threads
     for compute_type in compute_types:
         stage = TranslateStage(
-            model=model_dir, targets=["fra_Latn"], device=args.device, compute_type=compute_type, beam_size=args.beam_size,
-            max_batch_tokens=max_batch_tokens, max_decoding_length=args.length, min_decoding_length=args.length,
+            model=model_dir,
+            targets=["fra_Latn"],
+            device=args.device,
+            compute_type=compute_type,
+            beam_size=args.beam_size,
+            max_batch_tokens=max_batch_tokens,
+            max_decoding_length=args.length,
+            min_decoding_length=args.length,
             intra_threads=threads,
         )
         translator: Ct2Translator = stage.translator
-        framed = [translator.tags.frame(p, src_lang="eng_Latn", tgt_lang="fra_Latn", max_length=translator.max_input_length)
-                  for p in translator.tokenizer.encode(texts)]
+        framed = [
+            translator.tags.frame(p, src_lang="eng_Latn", tgt_lang="fra_Latn", max_length=translator.max_input_length)
+            for p in translator.tokenizer.encode(texts)
+        ]
         sources, prefixes = [f[0] for f in framed], [f[1] for f in framed]
         engine_args = {"device": args.device, "compute_type": compute_type, "intra_threads": threads}
 

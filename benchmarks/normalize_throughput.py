@@ -99,7 +99,9 @@ def main() -> None:
     print(f"baseline  per-row unicodedata NFC + sacremoses: {len(rows) / base_s:>10,.0f} rows/s")
     stage_s, got = timed(run_stage, warm(Normalizer(unicode_form="NFC", moses_punct=True, clean_whitespace=False), batches), batches)
     same = sum(a == b for a, b in zip(got, expected))
-    print(f"Normalizer(NFC, moses):                        {len(rows) / stage_s:>10,.0f} rows/s  ratio {base_s / stage_s:.2f}x  identical rows {same}/{len(rows)}")
+    print(
+        f"Normalizer(NFC, moses):                        {len(rows) / stage_s:>10,.0f} rows/s  ratio {base_s / stage_s:.2f}x  identical rows {same}/{len(rows)}"
+    )
     for label, stage in [
         ("Normalizer() defaults (NFC, moses, whitespace)", Normalizer()),
         ("Normalizer(fix_mojibake=True) + defaults", Normalizer(fix_mojibake=True)),

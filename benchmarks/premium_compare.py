@@ -84,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: {w.message}")
     estimate = PremiumTable.embedded()
 
-    print(f"{'locale':8} {'code':9} {'units':>5} {'computed':>8} {'95% CI':>13} {'published':>9} {'ratio':>6}   {'cldr est.':>9} {'ratio':>6}")
+    print(
+        f"{'locale':8} {'code':9} {'units':>5} {'computed':>8} {'95% CI':>13} {'published':>9} {'ratio':>6}   {'cldr est.':>9} {'ratio':>6}"
+    )
     rows = []
     for locale in locales:
         code = canonical(locale)

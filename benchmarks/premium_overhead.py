@@ -38,7 +38,9 @@ def main() -> None:
         (root / "data").mkdir()
         paths = generate(root / "data", args.mb)
         size = sum(p.stat().st_size for files in paths.values() for p in files)
-        print(f"corpus: {size / 1e6:.0f} MB, {len(paths)} languages; job: read -> lid [-> premium] -> write, DirectRunner, {args.workers} worker(s)")
+        print(
+            f"corpus: {size / 1e6:.0f} MB, {len(paths)} languages; job: read -> lid [-> premium] -> write, DirectRunner, {args.workers} worker(s)"
+        )
         seconds: dict[str, list[float]] = {side: [] for side in SIDES}
         rows: dict[str, int] = {}
         for run in range(args.runs):
@@ -50,7 +52,9 @@ def main() -> None:
                 result = measure("beam", recipe_path, args.workers)
                 seconds[side].append(result["seconds"])
                 rows[side] = result["rows"]
-                print(f"  run {run} {side:7s}: {result['rows']:,} rows in {result['seconds']:.1f} s, peak RSS {result['peak_rss_mb']:.0f} MB")
+                print(
+                    f"  run {run} {side:7s}: {result['rows']:,} rows in {result['seconds']:.1f} s, peak RSS {result['peak_rss_mb']:.0f} MB"
+                )
         assert rows["base"] == rows["premium"], "both sides must read the same rows"
         shard = next((root / f"out-premium-{args.runs - 1}" / "segment").rglob("*.parquet"))
         assert "norm_bytes" in pq.read_schema(shard).names, "the premium side must write the premium columns"
@@ -58,8 +62,10 @@ def main() -> None:
         median = {side: statistics.median(s) for side, s in seconds.items()}
         print(f"base (lid)        : best {best['base']:.1f} s, median {median['base']:.1f} s")
         print(f"with premium stage: best {best['premium']:.1f} s, median {median['premium']:.1f} s")
-        print(f"ratio premium / base: best {best['premium'] / best['base']:.3f}, median {median['premium'] / median['base']:.3f}"
-              f"  (target <= 1.10)")
+        print(
+            f"ratio premium / base: best {best['premium'] / best['base']:.3f}, median {median['premium'] / median['base']:.3f}"
+            f"  (target <= 1.10)"
+        )
 
 
 if __name__ == "__main__":

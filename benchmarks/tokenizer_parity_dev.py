@@ -24,8 +24,20 @@ from corpusforge.pipelines.tokenizer_parity import config_from_dict, run
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 # Share of its training rows each locale keeps: a web-like skew (English whole, Latin and
 # Cyrillic scripts next, South Asian scripts and Burmese scarce).
-SKEW = {"en": 1.0, "de": 0.3, "fr": 0.3, "ru": 0.2, "ja": 0.15, "zh_Hans": 0.15, "ar": 0.1,
-        "hi": 0.06, "ur": 0.05, "bn": 0.05, "ta": 0.04, "my": 0.04}
+SKEW = {
+    "en": 1.0,
+    "de": 0.3,
+    "fr": 0.3,
+    "ru": 0.2,
+    "ja": 0.15,
+    "zh_Hans": 0.15,
+    "ar": 0.1,
+    "hi": 0.06,
+    "ur": 0.05,
+    "bn": 0.05,
+    "ta": 0.04,
+    "my": 0.04,
+}
 
 
 def fraction(*parts: str) -> float:
@@ -50,8 +62,10 @@ def prepare(tsv: Path, root: Path, heldout_share: float) -> tuple[list[dict], Pa
         path = root / f"{locale}.txt"
         path.write_text("".join(text + "\n" for text in kept), encoding="utf-8")
         inputs.append({"name": locale, "format": "text", "paths": [str(path)], "options": {"lang": locale}})
-    print(f"{len(training_rows)} training rows, {len(heldout_rows)} held-out rows; training lines per locale: "
-          + ", ".join(f"{i['name']} {sum(1 for _ in open(i['paths'][0], encoding='utf-8'))}" for i in inputs))
+    print(
+        f"{len(training_rows)} training rows, {len(heldout_rows)} held-out rows; training lines per locale: "
+        + ", ".join(f"{i['name']} {sum(1 for _ in open(i['paths'][0], encoding='utf-8'))}" for i in inputs)
+    )
     return inputs, heldout
 
 
@@ -62,7 +76,9 @@ def main() -> None:
     parser.add_argument("--max-repeat", type=float, default=10.0, help="up-sampling cap for the balanced set")
     parser.add_argument("--vocab", type=int, default=1000)
     parser.add_argument("--model-type", default="unigram", choices=["unigram", "bpe"])
-    parser.add_argument("--no-byte-fallback", dest="byte_fallback", action="store_false", help="unseen characters become <unk>, not byte tokens")
+    parser.add_argument(
+        "--no-byte-fallback", dest="byte_fallback", action="store_false", help="unseen characters become <unk>, not byte tokens"
+    )
     parser.add_argument("--heldout-share", type=float, default=0.4)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -94,8 +110,7 @@ def main() -> None:
         print(f"{lang:10s} {entry['share_norm_bytes']:7.3f} {shares[0]:7.3f} {shares[1]:8.3f}")
     for name, info in result["training"].items():
         print(f"{name}: {info['lines']} lines, {info['bytes']:,} bytes")
-    print(f"\nparity on {result['balanced']['languages']['eng_Latn']['units']} held-out units "
-          f"(vocab {args.vocab}, {args.model_type}):")
+    print(f"\nparity on {result['balanced']['languages']['eng_Latn']['units']} held-out units (vocab {args.vocab}, {args.model_type}):")
     print(result["table"])
     print(f"\n{'lang':10s} {'tok/nbyte raw':>14s} {'tok/nbyte bal':>14s}")
     for lang, entry in result["raw"]["languages"].items():

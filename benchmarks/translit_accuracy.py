@@ -33,7 +33,24 @@ from corpusforge.transforms.translit import Transliterator
 EVAL = Path(__file__).resolve().parents[1] / "corpusforge" / "data" / "translit_eval.tsv"
 LOCALES = ("hi", "mr", "ne", "bn", "gu", "pa", "or", "ta", "te", "kn", "ml", "si")
 SOUTH_ASIA = ("IN", "NP", "BD", "LK", "BT", "PK", "MV")
-INDIC_SCRIPTS = ("Deva", "Beng", "Guru", "Gujr", "Orya", "Taml", "Telu", "Knda", "Mlym", "Sinh", "Olck", "Mtei", "Thaa", "Limb", "Lepc", "Tibt")
+INDIC_SCRIPTS = (
+    "Deva",
+    "Beng",
+    "Guru",
+    "Gujr",
+    "Orya",
+    "Taml",
+    "Telu",
+    "Knda",
+    "Mlym",
+    "Sinh",
+    "Olck",
+    "Mtei",
+    "Thaa",
+    "Limb",
+    "Lepc",
+    "Tibt",
+)
 _MERGE = str.maketrans({"c": "k", "q": "k", "f": "p", "w": "v", "z": "j", "m": "n", "x": "k"})
 
 
@@ -121,7 +138,7 @@ def distance(a: str, b: str) -> int:
 SYSTEMS = {
     "informal": lambda lang: Transliterator(source=lang, target="informal").word,
     "informal, no schwa deletion": lambda lang: Transliterator(source=lang, target="informal", language="und").word,
-    "ISO 15919 without diacritics": lambda lang: (lambda w, t=Transliterator(source=lang, target="iso"): plain(t.word(w)).replace(":", "")),  # noqa: B008 (one engine per system, bound once)
+    "ISO 15919 without diacritics": lambda lang: lambda w, t=Transliterator(source=lang, target="iso"): plain(t.word(w)).replace(":", ""),  # noqa: B008 (one engine per system, bound once)
 }
 
 
@@ -171,9 +188,13 @@ def report(title: str, rows: list[dict], show: int) -> None:
 
 def evaluate(show: int) -> None:
     rows = load()
-    print(f"{EVAL.name}: {len(rows)} words, {len({r['lang'] for r in rows})} languages; exact = case-insensitive match, "
-          "CER = edit distance / reference characters\n")
-    report("South Asian names (languages, scripts, countries, cities of South Asia)", [r for r in rows if r["origin"] == "south_asian"], show)
+    print(
+        f"{EVAL.name}: {len(rows)} words, {len({r['lang'] for r in rows})} languages; exact = case-insensitive match, "
+        "CER = edit distance / reference characters\n"
+    )
+    report(
+        "South Asian names (languages, scripts, countries, cities of South Asia)", [r for r in rows if r["origin"] == "south_asian"], show
+    )
     report("Foreign names (spelt in English after their own orthography)", [r for r in rows if r["origin"] == "foreign"], 0)
 
 

@@ -102,10 +102,14 @@ def main() -> None:
     n_chars = sum(len(t) for t in texts)
     n_words = sum(len(t.split()) for t in texts)
     types = len({w for t in texts for w in DEVA_WORD.findall(t)})
-    print(f"text: {len(texts):,} sentences, {n_bytes / 1e6:.1f} MB, {n_chars / 1e6:.2f} M chars, {n_words:,} words, "
-          f"{types:,} word types (vocabulary {len(vocab):,}, Zipf s={args.zipf})")
+    print(
+        f"text: {len(texts):,} sentences, {n_bytes / 1e6:.1f} MB, {n_chars / 1e6:.2f} M chars, {n_words:,} words, "
+        f"{types:,} word types (vocabulary {len(vocab):,}, Zipf s={args.zipf})"
+    )
 
-    table = pa.table({"id": [str(i) for i in range(len(texts))], "source": ["bench"] * len(texts), "text": texts, "lang": ["hin_Deva"] * len(texts)})
+    table = pa.table(
+        {"id": [str(i) for i in range(len(texts))], "source": ["bench"] * len(texts), "text": texts, "lang": ["hin_Deva"] * len(texts)}
+    )
     batches = table.to_batches(max_chunksize=args.batch_rows)
 
     base_out, base_s = timed(baseline, texts, args.target)
@@ -115,19 +119,25 @@ def main() -> None:
     stage.setup()
     stage_out, stage_s = timed(run_stage, stage, batches)
     engine = next(iter(stage._engines.values()))
-    print(f"stage     cached, batches of {args.batch_rows}:         {stage_s:7.2f} s  {n_chars / stage_s / 1e6:5.2f} M chars/s  "
-          f"ratio {base_s / stage_s:5.2f}x  ({len(engine._cache):,} words cached)")
+    print(
+        f"stage     cached, batches of {args.batch_rows}:         {stage_s:7.2f} s  {n_chars / stage_s / 1e6:5.2f} M chars/s  "
+        f"ratio {base_s / stage_s:5.2f}x  ({len(engine._cache):,} words cached)"
+    )
 
     # Worst case, text whose words never repeat: every word occurrence converted afresh.
     words = [w for t in texts[: len(texts) // 4] for w in engine._runs.findall(t)]
     _, cold_s = timed(engine._convert, words)
     cold_rate = sum(map(len, words)) / cold_s
-    print(f"new words (no cache hits), {len(words):,} words:     {cold_rate / 1e6:5.2f} M chars/s  ratio {cold_rate / (n_chars / base_s):5.2f}x"
-          f"  (words only: spaces and punctuation excluded)")
+    print(
+        f"new words (no cache hits), {len(words):,} words:     {cold_rate / 1e6:5.2f} M chars/s  ratio {cold_rate / (n_chars / base_s):5.2f}x"
+        f"  (words only: spaces and punctuation excluded)"
+    )
 
     same = sum(a == b for a, b in zip(base_out, stage_out))
-    print(f"outputs identical to the baseline: {same:,} of {len(texts):,} sentences "
-          f"(differences: NFC output and letters {args.target} cannot write, approximated by the stage)")
+    print(
+        f"outputs identical to the baseline: {same:,} of {len(texts):,} sentences "
+        f"(differences: NFC output and letters {args.target} cannot write, approximated by the stage)"
+    )
 
 
 if __name__ == "__main__":

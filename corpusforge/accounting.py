@@ -4,8 +4,8 @@ run manifest can prove that rows read + rows created = rows written + rejected +
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import pyarrow as pa
 
@@ -28,22 +28,22 @@ class Tally:
         if n:
             self.counts[(stage, source, outcome)] += n
 
-    def __add__(self, other: "Tally") -> "Tally":
+    def __add__(self, other: Tally) -> Tally:
         return Tally(self.counts + other.counts)
 
-    def __iadd__(self, other: "Tally") -> "Tally":
+    def __iadd__(self, other: Tally) -> Tally:
         self.counts.update(other.counts)
         return self
 
     @classmethod
-    def merge(cls, tallies: Iterable["Tally"]) -> "Tally":
+    def merge(cls, tallies: Iterable[Tally]) -> Tally:
         total = cls()
         for t in tallies:
             total += t
         return total
 
     @classmethod
-    def of_split(cls, stage: str, split: Split) -> "Tally":
+    def of_split(cls, stage: str, split: Split) -> Tally:
         """Counts of a stage's kept rows (``out``) and refused rows (``rejected``, by reason), per source."""
         tally = cls()
         for source, n in _count_by(split.kept, "source"):
@@ -57,7 +57,7 @@ class Tally:
         return tally
 
     @classmethod
-    def of_read(cls, split: Split) -> "Tally":
+    def of_read(cls, split: Split) -> Tally:
         """A reader's tally: every row it produced, kept or rejected, counts as read."""
         tally = cls.of_split(READ_STAGE, split)
         for (_stage, source, outcome), n in list(tally.counts.items()):
@@ -66,14 +66,14 @@ class Tally:
         return tally
 
     @classmethod
-    def of_file(cls, source: str) -> "Tally":
+    def of_file(cls, source: str) -> Tally:
         """One input file of ``source`` read (whatever it gave)."""
         tally = cls()
         tally.add(READ_STAGE, source, FILES)
         return tally
 
     @classmethod
-    def of_rows(cls, stage: str, outcome: str, batch: pa.RecordBatch | pa.Table) -> "Tally":
+    def of_rows(cls, stage: str, outcome: str, batch: pa.RecordBatch | pa.Table) -> Tally:
         tally = cls()
         for source, n in _count_by(batch, "source"):
             tally.add(stage, source, outcome, n)

@@ -25,6 +25,8 @@ from corpusforge.runners import packaged, runner_args, runner_names
 __all__ = ["main", "packaged", "runner_args"]
 
 RUNNER_HELP = f"runner file (YAML of Beam pipeline options) or the name of one the package installs: {', '.join(runner_names())}; default: the local DirectRunner"
+
+
 def _overrides(args) -> list[str]:
     return [*(["output.path=" + args.output] if getattr(args, "output", None) else []), *args.set]
 
@@ -83,7 +85,10 @@ def describe_components(name: str | None = None) -> str:
     """Every stage and reader a recipe may name, with its options (type, default, doc), read
     from the same constructors the recipe validator checks against."""
     entries = [(f"stage {n}", spec, f"stages: [{{{n}: {{...}}}}]") for n, spec in STAGES.items()]
-    entries += [(f"reader {fmt} ({kind})", spec, f"inputs: [{{format: {fmt}, kind: {kind}, options: {{...}}}}]") for (fmt, kind), spec in READERS.items()]
+    entries += [
+        (f"reader {fmt} ({kind})", spec, f"inputs: [{{format: {fmt}, kind: {kind}, options: {{...}}}}]")
+        for (fmt, kind), spec in READERS.items()
+    ]
     if name is not None:
         chosen = [e for e in entries if e[0].split(" ")[1] == name]
         if not chosen:
@@ -140,8 +145,6 @@ def _matches(path: str, pattern: str) -> bool:
     return path == pattern or fnmatch.fnmatch(path, pattern)
 
 
-
-
 def parser() -> argparse.ArgumentParser:
     # allow_abbrev=False everywhere: Beam options pass through exactly as Beam spells them
     # (``--runner=...`` must not be read as an abbreviation of ``--runner-config``).
@@ -159,36 +162,62 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("recipe", help="path to the recipe YAML")
         p.add_argument("--output", help="output directory (sets output.path)")
         p.add_argument("--runner-config", help=RUNNER_HELP)
-        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe key (dotted path, YAML value); repeatable")
+        p.add_argument(
+            "--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe key (dotted path, YAML value); repeatable"
+        )
 
     def run_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("-v", "--verbose", action="store_true", help="show Beam's and the workers' logs")
         p.add_argument("--no-progress", action="store_true", help="no live progress display (no progress lines either)")
 
-    run = sub.add_parser("run", help="run a recipe (configs/recipes/*.yaml)", description="Run a recipe on a Beam runner.", allow_abbrev=False)
+    run = sub.add_parser(
+        "run", help="run a recipe (configs/recipes/*.yaml)", description="Run a recipe on a Beam runner.", allow_abbrev=False
+    )
     recipe_options(run)
     run_options(run)
     run.add_argument("--dry-run", action="store_true", help="check the recipe and print the plan, as `validate` does")
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser(
-        "validate", help="check a recipe and print the plan without running it", description="Load and check a recipe, then print its plan: inputs and matched files, stages per kind, output layout.", allow_abbrev=False
+        "validate",
+        help="check a recipe and print the plan without running it",
+        description="Load and check a recipe, then print its plan: inputs and matched files, stages per kind, output layout.",
+        allow_abbrev=False,
     )
     recipe_options(validate)
     validate.set_defaults(func=cmd_validate)
 
-    demo = sub.add_parser("demo", help="run the demo recipe on the sample the package embeds", description="Run the embedded demo end to end and print the per-source summary.", allow_abbrev=False)
-    demo.add_argument("--output", default="corpusforge-demo", help="output directory (an earlier corpusforge output there is replaced; anything else is refused); default: %(default)s")
+    demo = sub.add_parser(
+        "demo",
+        help="run the demo recipe on the sample the package embeds",
+        description="Run the embedded demo end to end and print the per-source summary.",
+        allow_abbrev=False,
+    )
+    demo.add_argument(
+        "--output",
+        default="corpusforge-demo",
+        help="output directory (an earlier corpusforge output there is replaced; anything else is refused); default: %(default)s",
+    )
     demo.add_argument("--runner-config", help=RUNNER_HELP)
     demo.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a demo recipe key")
     run_options(demo)
     demo.set_defaults(func=cmd_demo)
 
-    stages = sub.add_parser("stages", help="list the stages and readers a recipe may name, with their options", description="Stages and readers with their options, types and defaults.", allow_abbrev=False)
+    stages = sub.add_parser(
+        "stages",
+        help="list the stages and readers a recipe may name, with their options",
+        description="Stages and readers with their options, types and defaults.",
+        allow_abbrev=False,
+    )
     stages.add_argument("name", nargs="?", help="one stage (e.g. lid) or reader format (e.g. jsonl): adds each option's documentation")
     stages.set_defaults(func=cmd_stages)
 
-    inspect = sub.add_parser("inspect", help="show an output's schema, counts per language and source, sample rows and manifest", description="Describe a corpusforge output directory.", allow_abbrev=False)
+    inspect = sub.add_parser(
+        "inspect",
+        help="show an output's schema, counts per language and source, sample rows and manifest",
+        description="Describe a corpusforge output directory.",
+        allow_abbrev=False,
+    )
     inspect.add_argument("output_dir")
     inspect.add_argument("--rows", type=int, default=5, help="sample rows per output (default: %(default)s)")
     inspect.set_defaults(func=cmd_inspect)

@@ -439,11 +439,14 @@ def _check_stage_order(stages: list[Any], input_kinds: set[str]) -> None:
 
 # Stage options that name files (models, lexicons, tables): relative ones are read from the
 # recipe's folder, like input paths, so a recipe and its models can move together.
-PATH_OPTIONS = frozenset({"model", "model_path", "parallel", "table", "lexicon_path", "dictionary_path", "source_spm", "target_spm", "lexicons"})
+PATH_OPTIONS = frozenset(
+    {"model", "model_path", "parallel", "table", "lexicon_path", "dictionary_path", "source_spm", "target_spm", "lexicons"}
+)
 
 
 def resolve_option_paths(options: dict[str, Any], base_dir: str) -> dict[str, Any]:
     """``options`` with every file-naming value (see PATH_OPTIONS; a mapping of them too) resolved."""
+
     def one(value: Any) -> Any:
         return resolve_path(value, base_dir) if isinstance(value, str) else value
 

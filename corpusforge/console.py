@@ -9,7 +9,8 @@ import errno
 import logging
 import os
 import sys
-from typing import Iterator, TextIO
+from collections.abc import Iterator
+from typing import TextIO
 
 # Beam warns at import that an optional GCP client is missing; it concerns no local run.
 _NOISE = ("apitools not found",)

@@ -16,8 +16,9 @@ import logging
 import os
 import posixpath
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 from corpusforge import __version__
 from corpusforge.accounting import FILES, READ_STAGE, WRITE_STAGE, Tally

@@ -28,11 +28,12 @@ import json
 import logging
 import os
 import socket
-from datetime import datetime, timezone
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Iterable, Protocol, Sequence
+from typing import Protocol
 
 from corpusforge import __version__
 from corpusforge.config import ConfigError
@@ -135,7 +136,7 @@ class RunLock:
     proves that no run which claimed the directory is still writing there (NFS carries flock
     locks between hosts). One process holds one claim per directory: claiming again replaces it."""
 
-    _held: dict[str, "RunLock"] = {}  # directory -> this process's claim
+    _held: dict[str, RunLock] = {}  # directory -> this process's claim
 
     def __init__(self, path: str, fd: int, *, created: bool):
         self.path, self._fd, self.created = path, fd, created
@@ -165,7 +166,7 @@ class RunLock:
         return directory in cls._held
 
     @classmethod
-    def acquire(cls, directory: str, name: str, *, where: str) -> "RunLock":
+    def acquire(cls, directory: str, name: str, *, where: str) -> RunLock:
         """Claim ``directory`` (created if missing); a ConfigError naming the holder when a live
         run holds it, or when ``name`` there is a file corpusforge did not write."""
         previous = cls._held.pop(directory, None)
@@ -306,7 +307,7 @@ def _pattern_base(pattern: str) -> str:
     cut = min((i for i in (pattern.find(c) for c in _GLOB_CHARS) if i >= 0), default=-1)
     if cut < 0:
         return pattern
-    return pattern[: cut].rsplit("/", 1)[0] or "/"
+    return pattern[:cut].rsplit("/", 1)[0] or "/"
 
 
 def _contains(folder: str, path: str) -> bool:
@@ -366,7 +367,9 @@ class OutputDirectory:
             what = "is a file" if existing == out else f"lies under {existing}, which is a file"
             raise ConfigError(f"{self.where}: {out} {what}; the output is a directory: choose another path")
         if not os.access(existing, os.W_OK | os.X_OK):
-            raise ConfigError(f"{self.where}: cannot create or write {out} (no write permission on {existing}); choose a directory you can write")
+            raise ConfigError(
+                f"{self.where}: cannot create or write {out} (no write permission on {existing}); choose a directory you can write"
+            )
 
     def plan(self, entries: Iterable[Entry], marker: bytes | None, *, overwrite: bool) -> ClearPlan | None:
         """What to remove before the run, None when the directory is new or empty; a
@@ -462,7 +465,12 @@ class OutputDirectory:
             if plan.leftovers:
                 _LOG.warning("removed %d temp files and folders a run that did not finish left in %s", len(plan.leftovers), self.path)
             if plan.kept:
-                _LOG.warning("output.overwrite left %d entries corpusforge did not write in %s: %s", len(plan.kept), self.path, ", ".join(plan.kept[:5]))
+                _LOG.warning(
+                    "output.overwrite left %d entries corpusforge did not write in %s: %s",
+                    len(plan.kept),
+                    self.path,
+                    ", ".join(plan.kept[:5]),
+                )
         if not is_url(self.path):
             try:
                 Path(self.path).mkdir(parents=True, exist_ok=True)

@@ -25,9 +25,10 @@ from __future__ import annotations
 import io
 import math
 import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal, Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -37,8 +38,8 @@ from corpusforge.premium import (
     FewUnitsWarning,
     PremiumTable,
     byte_lengths,
-    read_parallel_columns,
     byte_premiums_from_columns,
+    read_parallel_columns,
     table_code,
 )
 from corpusforge.transforms.sampling import ByteBudgetSampler, SamplingPlan, SamplingStats
@@ -94,7 +95,16 @@ class LanguageParity:
         return self.unknown_share <= MAX_UNKNOWN_SHARE
 
     def to_dict(self) -> dict:
-        derived = ("parity", "fertility", "norm_bytes", "tokens_per_byte", "tokens_per_norm_byte", "tokens_per_char", "unknown_share", "reliable")
+        derived = (
+            "parity",
+            "fertility",
+            "norm_bytes",
+            "tokens_per_byte",
+            "tokens_per_norm_byte",
+            "tokens_per_char",
+            "unknown_share",
+            "reliable",
+        )
         return {**{k: v for k, v in asdict(self).items() if k != "lang"}, **{k: getattr(self, k) for k in derived}}
 
 
@@ -134,7 +144,9 @@ class ParityReport:
 
     def table(self) -> str:
         """One line per language, worst parity first."""
-        lines = [f"{'lang':10s} {'units':>6s} {'parity':>7s} {'tok/unit':>8s} {'tok/byte':>8s} {'tok/nbyte':>9s} {'premium':>7s} {'unk%':>5s}"]
+        lines = [
+            f"{'lang':10s} {'units':>6s} {'parity':>7s} {'tok/unit':>8s} {'tok/byte':>8s} {'tok/nbyte':>9s} {'premium':>7s} {'unk%':>5s}"
+        ]
         for p in sorted(self.languages.values(), key=lambda p: (-p.parity, p.lang)):
             flag = "" if p.reliable else "  (too many <unk>)"
             lines.append(
@@ -194,7 +206,9 @@ def tokenizer_parity(
             warnings.warn(f"{lang}: no unit shared with {reference}; no parity computed", FewUnitsWarning, stacklevel=2)
             continue
         if units < MIN_UNITS and lang != reference:
-            warnings.warn(f"{lang}: parity from only {units} units shared with {reference} (fewer than {MIN_UNITS})", FewUnitsWarning, stacklevel=2)
+            warnings.warn(
+                f"{lang}: parity from only {units} units shared with {reference} (fewer than {MIN_UNITS})", FewUnitsWarning, stacklevel=2
+            )
         found = premiums.premium(lang)
         report.languages[lang] = LanguageParity(
             lang=lang,

@@ -16,10 +16,10 @@ import functools
 import hashlib
 import statistics
 import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -105,7 +105,7 @@ class PremiumTable:
 
     # -- construction -------------------------------------------------------------------
     @classmethod
-    def load(cls, path: str | Path, *, source: str = SOURCE_TABLE, reference: str = REFERENCE) -> "PremiumTable":
+    def load(cls, path: str | Path, *, source: str = SOURCE_TABLE, reference: str = REFERENCE) -> PremiumTable:
         """Read a premium TSV as the paper's tool distributes it: a header with ``lang``
         (``hin_deva``) and ``byte_coef`` columns, other columns ignored; rows with an empty
         ``byte_coef`` have no figure and are skipped; ``#`` lines are comments. Optional
@@ -139,12 +139,12 @@ class PremiumTable:
         return cls(premiums, reference=reference)
 
     @classmethod
-    def embedded(cls) -> "PremiumTable":
+    def embedded(cls) -> PremiumTable:
         """The estimate shipped with the package (CLDR names vs English; see the file's header)."""
         return _embedded_table()
 
     @classmethod
-    def layered(cls, tables: Sequence["PremiumTable"]) -> "PremiumTable":
+    def layered(cls, tables: Sequence[PremiumTable]) -> PremiumTable:
         """One table from several: for each language the first table that has it wins."""
         if not tables:
             raise ValueError("layered() needs at least one table")
@@ -165,7 +165,7 @@ class PremiumTable:
         embedded: bool = True,
         reference: str = REFERENCE,
         seed: int = 0,
-    ) -> "PremiumTable":
+    ) -> PremiumTable:
         """The precedence the package applies: user's parallel corpus > user's table > embedded estimate."""
         layers = []
         if parallel is not None:
@@ -313,7 +313,9 @@ def byte_premiums_from_columns(
     return PremiumTable(premiums, reference=reference)
 
 
-def _bootstrap_ratio(num: np.ndarray, den: np.ndarray, *, n_bootstrap: int, confidence: float, seed: int) -> tuple[float | None, float | None]:
+def _bootstrap_ratio(
+    num: np.ndarray, den: np.ndarray, *, n_bootstrap: int, confidence: float, seed: int
+) -> tuple[float | None, float | None]:
     """Percentile interval of sum(num)/sum(den) over units resampled with replacement."""
     if n_bootstrap <= 0:
         return None, None

@@ -12,7 +12,8 @@ import logging
 import os
 import threading
 import time
-from typing import BinaryIO, Callable
+from collections.abc import Callable
+from typing import BinaryIO
 
 INTERVAL_SECONDS = 10.0
 
@@ -234,9 +235,11 @@ class RunDisplay:
         share = f"{s['done'] / s['total']:.0%} of " if s["total"] else ""
         eta = f", ETA {_duration(s['eta'])}" if s["eta"] is not None and s["done"] < s["total"] else ""
         stages = ", ".join(f"{name} {_number(n)}" for name, n in s["stages"].items())
-        return f"progress: {share}{format_bytes(s['total'] or s['done'])} read, {format_bytes(s['rate'])}/s{eta}" + (f"; rows: {stages}" if stages else "")
+        return f"progress: {share}{format_bytes(s['total'] or s['done'])} read, {format_bytes(s['rate'])}/s{eta}" + (
+            f"; rows: {stages}" if stages else ""
+        )
 
-    def __enter__(self) -> "RunDisplay":
+    def __enter__(self) -> RunDisplay:
         self._started = time.monotonic()
         if self._enabled:
             live = getattr(self._stream, "isatty", lambda: False)()

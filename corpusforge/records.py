@@ -4,8 +4,8 @@ split every stage returns, and rejected-row construction."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -53,7 +53,6 @@ def with_columns(batch: pa.RecordBatch, fields: list[pa.Field], arrays: list[pa.
             columns.append(array)
             schema_fields.append(new)
     return pa.RecordBatch.from_arrays(columns, schema=pa.schema(schema_fields, metadata=batch.schema.metadata))
-
 
 
 @dataclass
@@ -106,7 +105,7 @@ class Split:
     rejected: pa.RecordBatch
 
     @classmethod
-    def keep_all(cls, batch: pa.RecordBatch) -> "Split":
+    def keep_all(cls, batch: pa.RecordBatch) -> Split:
         return cls(batch, empty_rejected())
 
 

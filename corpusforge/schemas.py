@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterable
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any
 
 import pyarrow as pa
 
@@ -45,7 +46,9 @@ META_TYPE = entries_type(pa.string(), pa.string())  # the ``meta`` column of seg
 
 def entries_array(offsets: pa.Array, keys: pa.Array, values: pa.Array) -> pa.ListArray:
     """Rows of entries from flat ``keys`` and ``values`` (``offsets``: n + 1 int32, as for a map)."""
-    entries = pa.StructArray.from_arrays([keys, values], fields=[pa.field("key", keys.type, nullable=False), pa.field("value", values.type)])
+    entries = pa.StructArray.from_arrays(
+        [keys, values], fields=[pa.field("key", keys.type, nullable=False), pa.field("value", values.type)]
+    )
     return pa.ListArray.from_arrays(offsets, entries)
 
 
@@ -110,7 +113,7 @@ def field_to_json(field: pa.Field) -> dict:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_schema(kind: str, version: int | None = None) -> pa.Schema:
     """The base schema of a record kind, from ``schemas/<kind>.v<version>.json`` (current version by default)."""
     if kind not in CURRENT_VERSION:

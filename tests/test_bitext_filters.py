@@ -13,12 +13,22 @@ CORPUS = [
     # id, source side, target side, expected reason (None: kept)
     ("good-1", "Please enter a valid email address.", "कृपया एक मान्य ईमेल पता दर्ज करें।", None),
     ("good-2", "This field is required and cannot be left empty.", "यह फ़ील्ड आवश्यक है और इसे खाली नहीं छोड़ा जा सकता।", None),
-    ("good-3", "The password is too short. It must contain at least eight characters.", "पासवर्ड बहुत छोटा है। इसमें कम से कम आठ अक्षर होने चाहिए।", None),
+    (
+        "good-3",
+        "The password is too short. It must contain at least eight characters.",
+        "पासवर्ड बहुत छोटा है। इसमें कम से कम आठ अक्षर होने चाहिए।",
+        None,
+    ),
     ("good-4", "Your session has expired, please log in again.", "आपका सत्र समाप्त हो गया है, कृपया फिर से लॉग इन करें।", None),
     ("german", "Please enter a valid email address.", "Bitte geben Sie eine gültige E-Mail-Adresse ein.", "tgt_lang_mismatch"),
     ("urdu", "Select a valid choice.", "چنانچہ ایک درست انتخاب منتخب کریں۔", "tgt_lang_mismatch"),
     ("empty", "Your session has expired, please log in again.", "   ", "empty_side"),
-    ("identical", "Are you sure you want to delete the selected items?", "Are you sure you want to delete  the selected items? ", "identical_sides"),
+    (
+        "identical",
+        "Are you sure you want to delete the selected items?",
+        "Are you sure you want to delete  the selected items? ",
+        "identical_sides",
+    ),
     ("too-long", "Delete", "आज वेबसाइट के साथ कुछ अच्छा समय बिताने के लिए धन्यवाद।", "length_ratio"),
     ("swapped", "आपका सत्र समाप्त हो गया है, कृपया फिर से लॉग इन करें।", "Your session has expired, please log in again.", "src_lang_mismatch"),
 ]
@@ -90,12 +100,20 @@ def test_thresholds_per_language(scored):
 
 def test_scorer_ratios_in_characters_and_bytes():
     batch = pa.RecordBatch.from_pydict(
-        {"id": ["a", "b", "c"], "source": ["t"] * 3, "src_text": ["abc", "éé", "x"], "tgt_text": ["abcdef", "ee", ""], "origin": ["corpus"] * 3}
+        {
+            "id": ["a", "b", "c"],
+            "source": ["t"] * 3,
+            "src_text": ["abc", "éé", "x"],
+            "tgt_text": ["abcdef", "ee", ""],
+            "origin": ["corpus"] * 3,
+        }
     )
     out = BitextScorer().process(batch).kept
     assert out.column("char_ratio").to_pylist() == [0.5, 1.0, None]
     assert out.column("byte_ratio").to_pylist() == [0.5, 2.0, None]  # é is two bytes
-    split = BitextFilter(check_languages=False, check_scripts=False, min_char_ratio=None, max_char_ratio=None, max_byte_ratio=1.5).process(out)
+    split = BitextFilter(check_languages=False, check_scripts=False, min_char_ratio=None, max_char_ratio=None, max_byte_ratio=1.5).process(
+        out
+    )
     assert dict(zip(split.rejected.column("id").to_pylist(), split.rejected.column("reason").to_pylist())) == {
         "b": "length_ratio",
         "c": "empty_side",

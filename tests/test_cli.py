@@ -53,8 +53,20 @@ def test_run_refuses_a_non_empty_output_and_bad_keys(tmp_path, capsys):
 
 def test_console_script_runs_in_a_fresh_process(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "corpusforge.cli", "run", packaged("recipes/demo.yaml"), "--set", f"output.path={tmp_path / 'o'}", "--set", "inputs.0.options.lang=xx-notalang"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "corpusforge.cli",
+            "run",
+            packaged("recipes/demo.yaml"),
+            "--set",
+            f"output.path={tmp_path / 'o'}",
+            "--set",
+            "inputs.0.options.lang=xx-notalang",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2 and "inputs.0.options" in result.stderr
 
@@ -127,7 +139,12 @@ def test_stages_lists_every_stage_and_reader_from_their_constructors(capsys):
 def _jsonl_recipe(tmp_path, **top):
     data = tmp_path / "in.jsonl"
     data.write_text("".join(json.dumps({"body": f"line {i} of text"}) + "\n" for i in range(20)))
-    recipe = {"name": "wrong-field", "inputs": [{"name": "web", "format": "jsonl", "paths": [str(data)], "options": {"lang": "eng_Latn"}}], "output": {"path": str(tmp_path / "out")}, **top}
+    recipe = {
+        "name": "wrong-field",
+        "inputs": [{"name": "web", "format": "jsonl", "paths": [str(data)], "options": {"lang": "eng_Latn"}}],
+        "output": {"path": str(tmp_path / "out")},
+        **top,
+    }
     path = tmp_path / "r.yaml"
     path.write_text(json.dumps(recipe))
     return str(path)
@@ -162,7 +179,9 @@ def test_runs_are_quiet_by_default_and_verbose_on_request(tmp_path):
     def run(*extra):
         return subprocess.run(
             [sys.executable, "-m", "corpusforge.cli", "demo", "--output", str(tmp_path / "o"), "--runner-config", "local", *extra],
-            capture_output=True, text=True, timeout=300,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
 
     quiet = run()

@@ -54,7 +54,9 @@ def test_spanish_english():
     # spans 5, 3, 2: mu = 10/3; squared deviations 25/9, 1/9, 16/9 -> variance 42/27 = 1.555556,
     # sigma = 1.247219; B = (1.247219 - 3.333333) / (1.247219 + 3.333333) = -0.455427
     # switch fraction = 2/10
-    check(code_mixing_metrics(tags), cmi=30.0, m_index=0.724138, i_index=0.222222, burstiness=-0.455427, switch_points=2, switch_fraction=0.2)
+    check(
+        code_mixing_metrics(tags), cmi=30.0, m_index=0.724138, i_index=0.222222, burstiness=-0.455427, switch_points=2, switch_fraction=0.2
+    )
 
 
 def test_edge_cases():

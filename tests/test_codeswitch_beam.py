@@ -10,6 +10,7 @@ import apache_beam as beam
 import pyarrow.dataset as ds
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
+from test_codeswitch_lexicon import DUMP_ENTITIES, write_dump
 
 from corpusforge.beam.codeswitch import BuildEntityLexicon, SwitchSegments
 from corpusforge.beam.read import ReadRecords
@@ -20,7 +21,6 @@ from corpusforge.codeswitch.switcher import EntitySwitchStage
 from corpusforge.io.parquet import ShardMetadata
 from corpusforge.io.readers import TextReader
 from corpusforge.schemas import load_schema, schema_id
-from test_codeswitch_lexicon import DUMP_ENTITIES, write_dump
 
 pytestmark = pytest.mark.slow
 
@@ -39,11 +39,15 @@ def test_dump_and_wikitext_end_to_end(tmp_path: Path):
     out = tmp_path / "out"
     stage = EntitySwitchStage(mentions="wikilinks", targets=["hin_Deva", "urd_Arab"], target_mode="sentence", seed=5, markers=False)
     with beam.Pipeline(options=PipelineOptions(runner="DirectRunner")) as p:
-        build = p | BuildEntityLexicon(WikidataDumpReader(languages=["en", "hi", "ur"], chunk_bytes=2000), [str(dump)], str(out / "lexicon"), shard_count=2)
+        build = p | BuildEntityLexicon(
+            WikidataDumpReader(languages=["en", "hi", "ur"], chunk_bytes=2000), [str(dump)], str(out / "lexicon"), shard_count=2
+        )
         segments = p | ReadRecords(TextReader(lang="eng_Latn"), [str(wiki)], source="wiki")
         switched = segments.kept | SwitchSegments(stage, lexicon=build.lexicon)
         _ = switched.records | "WriteCS" >> WriteShards(
-            str(out / "codeswitch"), schema=load_schema("codeswitch"), metadata=ShardMetadata(schema=schema_id("codeswitch"), recipe_hash="test")
+            str(out / "codeswitch"),
+            schema=load_schema("codeswitch"),
+            metadata=ShardMetadata(schema=schema_id("codeswitch"), recipe_hash="test"),
         )
         tally = (build.counts, switched.counts) | beam.Flatten() | SumTallies()
         _ = tally | beam.Map(lambda t: (out / "tally.json").write_text(json.dumps({f"{k[0]}|{k[2]}": v for k, v in t.counts.items()})))
@@ -53,13 +57,18 @@ def test_dump_and_wikitext_end_to_end(tmp_path: Path):
     assert lexicon.get("Q668").labels["hin_Deva"] == "भारत" and lexicon.by_title("Paris, Texas").id == "Q830149"
     assert len(list((out / "lexicon").glob("part-*-of-00002.parquet"))) == 2
 
-    records = sorted(ds.dataset(out / "codeswitch", format="parquet", schema=load_schema("codeswitch")).to_table().to_pylist(), key=lambda r: r["source_text"])
+    records = sorted(
+        ds.dataset(out / "codeswitch", format="parquet", schema=load_schema("codeswitch")).to_table().to_pylist(),
+        key=lambda r: r["source_text"],
+    )
     assert len(records) == 2  # lines without resolvable links make no record
     by_text = {r["source_text"]: r for r in records}
     first = by_text["India shares borders with the People's Republic and Pakistan."]
     assert first["embedded_langs"] in (["hin_Deva"], ["urd_Arab"])
     lang = first["embedded_langs"][0]
-    assert [s["entity_id"] for s in first["spans"]] == (["Q668", "Q148", "Q843"] if lang == "hin_Deva" else ["Q668", "Q843"])  # China has no Urdu label
+    assert [s["entity_id"] for s in first["spans"]] == (
+        ["Q668", "Q148", "Q843"] if lang == "hin_Deva" else ["Q668", "Q843"]
+    )  # China has no Urdu label
     for record in records:
         rebuilt, at = [], 0
         for span in record["spans"]:

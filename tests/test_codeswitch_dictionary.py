@@ -9,8 +9,7 @@ import pyarrow as pa
 import pytest
 
 from corpusforge.codeswitch.dictionary import BilingualDictionary, DictionarySwitcher, DictionarySwitchStage
-from corpusforge.schemas import conform, load_schema
-from corpusforge.schemas import entries_dict
+from corpusforge.schemas import conform, entries_dict, load_schema
 
 B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 FREEDICT_HIN = Path("/usr/share/dictd/freedict-eng-hin.index")
@@ -45,7 +44,7 @@ HIN_ENTRIES = [
     (["water"], 'water /wˈɔːtə/ <N>\n1. पानी\n      "Drink plenty of water to keep good health"\n'),
     (["country"], 'country /kˈʌntɹi/ <N>\n1. देश\n      "India is my country."\n2. प्रदेश~का~छोटा~खण्ड\n'),
     (["the"], 'the /ðˈə/ <Det>\n1. वह\n      "The girl is playing in the garden."\n'),
-    (["a few"], 'a few /ɐ fjˈuː/ <Det>\n1. कुछ\n2.  In the party only a few persons were known to me\n'),
+    (["a few"], "a few /ɐ fjˈuː/ <Det>\n1. कुछ\n2.  In the party only a few persons were known to me\n"),
     (["cold", "colder"], "cold /kˈəʊld/ <Adj>\n1. ठंडा\n"),
     (["is"], "is /ɪz/ <V>\n1. है\n"),
 ]
@@ -108,7 +107,10 @@ SENTENCE = "The water in the country is cold, and a few say the water is colder.
 def test_ratio_and_stopword_policy(dictionary):
     everything = DictionarySwitcher(dictionary=dictionary, ratio=1.0).switch(SENTENCE)
     assert everything.text == "The पानी in the देश है ठंडा, and a few say the पानी है colder."
-    assert [(s.original, s.entity_id, s.method) for s in everything.spans][:2] == [("water", "water", "dictionary"), ("country", "country", "dictionary")]
+    assert [(s.original, s.entity_id, s.method) for s in everything.spans][:2] == [
+        ("water", "water", "dictionary"),
+        ("country", "country", "dictionary"),
+    ]
     for span in everything.spans:
         assert everything.text[span.start : span.end] == dictionary.entries[span.entity_id][0]
     with_stopwords = DictionarySwitcher(dictionary=dictionary, ratio=1.0, stopword_policy="switch").switch(SENTENCE)

@@ -28,7 +28,9 @@ def _labels(**by_code: str) -> dict:
     return {code.replace("_", "-"): {"language": code.replace("_", "-"), "value": value} for code, value in by_code.items()}
 
 
-def wikidata_entity(qid: str, labels: dict, *, aliases: dict | None = None, enwiki: str | None = None, sitelinks: int = 1, kind: str = "item") -> dict:
+def wikidata_entity(
+    qid: str, labels: dict, *, aliases: dict | None = None, enwiki: str | None = None, sitelinks: int = 1, kind: str = "item"
+) -> dict:
     """An entity as the Wikidata JSON dump writes it (claims and descriptions included)."""
     links = {f"x{i}wiki": {"site": f"x{i}wiki", "title": qid, "badges": []} for i in range(sitelinks)}
     if enwiki:
@@ -39,15 +41,39 @@ def wikidata_entity(qid: str, labels: dict, *, aliases: dict | None = None, enwi
         "labels": _labels(**labels),
         "descriptions": {"en": {"language": "en", "value": "test entity"}},
         "aliases": {code: [{"language": code, "value": v} for v in values] for code, values in (aliases or {}).items()},
-        "claims": {"P31": [{"mainsnak": {"snaktype": "value", "property": "P31", "datavalue": {"value": {"entity-type": "item", "id": "Q6256"}, "type": "wikibase-entityid"}}, "type": "statement", "rank": "normal"}]},
+        "claims": {
+            "P31": [
+                {
+                    "mainsnak": {
+                        "snaktype": "value",
+                        "property": "P31",
+                        "datavalue": {"value": {"entity-type": "item", "id": "Q6256"}, "type": "wikibase-entityid"},
+                    },
+                    "type": "statement",
+                    "rank": "normal",
+                }
+            ]
+        },
         "sitelinks": links,
         "lastrevid": 123,
     }
 
 
 DUMP_ENTITIES = [
-    wikidata_entity("Q668", {"en": "India", "en_gb": "India (GB)", "hi": "भारत", "ur": "بھارت", "mul": "India"}, aliases={"en": ["Republic of India", "Bharat"], "hi": ["भारतवर्ष"]}, enwiki="India", sitelinks=300),
-    wikidata_entity("Q148", {"en": "People's Republic of China", "hi": "चीन", "zh": "中华人民共和国"}, aliases={"en": ["China", "PRC"]}, enwiki="China", sitelinks=280),
+    wikidata_entity(
+        "Q668",
+        {"en": "India", "en_gb": "India (GB)", "hi": "भारत", "ur": "بھارت", "mul": "India"},
+        aliases={"en": ["Republic of India", "Bharat"], "hi": ["भारतवर्ष"]},
+        enwiki="India",
+        sitelinks=300,
+    ),
+    wikidata_entity(
+        "Q148",
+        {"en": "People's Republic of China", "hi": "चीन", "zh": "中华人民共和国"},
+        aliases={"en": ["China", "PRC"]},
+        enwiki="China",
+        sitelinks=280,
+    ),
     wikidata_entity("Q843", {"en": "Pakistan", "hi": "पाकिस्तान", "ur": "پاکستان"}, enwiki="Pakistan", sitelinks=250),
     wikidata_entity("Q1568", {"en": "Hindi", "hi": "हिन्दी", "ur": "ہندی"}, enwiki="Hindi", sitelinks=200),
     wikidata_entity("Q90", {"en": "Paris", "hi": "पैरिस"}, enwiki="Paris", sitelinks=290),
@@ -160,7 +186,9 @@ def test_parquet_round_trip_keeps_everything_and_can_select_languages(tmp_path):
 
 
 def test_repeated_ids_merge_first_label_wins():
-    lexicon = EntityLexicon([Entity("Q1", {"eng_Latn": "A"}, {"eng_Latn": ("x",)}), Entity("Q1", {"eng_Latn": "B", "hin_Deva": "ब"}, {"eng_Latn": ("y",)})])
+    lexicon = EntityLexicon(
+        [Entity("Q1", {"eng_Latn": "A"}, {"eng_Latn": ("x",)}), Entity("Q1", {"eng_Latn": "B", "hin_Deva": "ब"}, {"eng_Latn": ("y",)})]
+    )
     entity = lexicon.get("Q1")
     assert entity.labels == {"eng_Latn": "A", "hin_Deva": "ब"} and entity.aliases == {"eng_Latn": ("x", "y")}
 
@@ -174,7 +202,9 @@ def test_user_tsv_and_jsonl_lexicons(tmp_path):
     assert lexicon.get("E1").aliases == {"eng_Latn": ("New Delhi", "NCT")}
     assert lexicon.by_title("Delhi").id == "E1"
     jsonl = tmp_path / "names.jsonl"
-    jsonl.write_text(json.dumps({"id": "E2", "labels": {"en": "Mumbai", "mr": "मुंबई"}, "aliases": {"en": ["Bombay"]}}) + "\n\n", encoding="utf-8")
+    jsonl.write_text(
+        json.dumps({"id": "E2", "labels": {"en": "Mumbai", "mr": "मुंबई"}, "aliases": {"en": ["Bombay"]}}) + "\n\n", encoding="utf-8"
+    )
     assert read_user_lexicon(str(jsonl)).get("E2").names("eng_Latn") == ["Mumbai", "Bombay"]
 
 

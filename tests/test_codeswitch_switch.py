@@ -13,9 +13,8 @@ from corpusforge.accounting import Tally
 from corpusforge.codeswitch.lexicon import Entity, EntityLexicon, cldr_lexicon, cldr_lexicon_id
 from corpusforge.codeswitch.mentions import Gazetteer, Mention, MentionError, fold, given_mentions, parse_wikilinks
 from corpusforge.codeswitch.switcher import EntitySwitcher, EntitySwitchStage, StableDraws, Switched, codeswitch_batch, codeswitch_record
+from corpusforge.schemas import conform, entries_dict, load_schema
 from corpusforge.transforms.codemix import code_mixing_metrics
-from corpusforge.schemas import conform, load_schema
-from corpusforge.schemas import entries_dict
 
 TARGETS = {"hin_Deva": "hi", "urd_Arab": "ur", "ben_Beng": "bn", "tam_Taml": "ta", "zho_Hans": "zh"}
 BABEL_ATTR = {"territory": "territories", "language": "languages", "script": "scripts", "currency": "currencies"}
@@ -23,7 +22,10 @@ BABEL_ATTR = {"territory": "territories", "language": "languages", "script": "sc
 # English sentences and the CLDR entities they mention, in order.
 SENTENCES = [
     ("India and China share a long border.", ["territory:IN", "territory:CN"]),
-    ("Many people in Pakistan speak Urdu, and many in Germany learn English.", ["territory:PK", "language:ur", "territory:DE", "language:en"]),
+    (
+        "Many people in Pakistan speak Urdu, and many in Germany learn English.",
+        ["territory:PK", "language:ur", "territory:DE", "language:en"],
+    ),
     ("She studied Hindi and Tamil before moving to Japan.", ["language:hi", "language:ta", "territory:JP"]),
     ("Prices in Nepal are quoted in the Indian Rupee; Indiana is not India's neighbour.", ["territory:NP", "currency:INR", "territory:IN"]),
     ("French is spoken in France, Canada and Belgium.", ["language:fr", "territory:FR", "territory:CA", "territory:BE"]),
@@ -160,7 +162,9 @@ def test_wikilinks_become_anchor_text_and_mentions():
 
 def test_given_mentions_are_checked():
     text = "India and China"
-    assert given_mentions(text, [{"start": 10, "end": 15, "entity_id": "CN"}, {"start": 0, "end": 5, "entity_id": None}], {"India": "IN"}.get) == [
+    assert given_mentions(
+        text, [{"start": 10, "end": 15, "entity_id": "CN"}, {"start": 0, "end": 5, "entity_id": None}], {"India": "IN"}.get
+    ) == [
         Mention(0, 5, "IN", "India"),
         Mention(10, 15, "CN", "China"),
     ]
@@ -284,11 +288,24 @@ def test_stage_writes_codeswitch_records_and_counts_them_as_created(tmp_path):
     stage = EntitySwitchStage(lexicon_path=str(lexicon_path), targets=["hin_Deva", "tam_Taml"], mentions="given", variants=2, seed=7)
     batch = _segments(
         [
-            {"id": "s1", "source": "news", "text": "India and China", "lang": "eng_Latn", "meta": [{"key": "url", "value": "http://x"}], "mentions": None},
+            {
+                "id": "s1",
+                "source": "news",
+                "text": "India and China",
+                "lang": "eng_Latn",
+                "meta": [{"key": "url", "value": "http://x"}],
+                "mentions": None,
+            },
             {"id": "s2", "source": "news", "text": "Nothing here", "lang": "eng_Latn", "mentions": None},
             {"id": "s3", "source": "news", "text": "India in Hindi", "lang": "hin_Deva", "mentions": None},
             {"id": "s4", "source": "news", "text": "India", "lang": None, "mentions": [{"start": 0, "end": 9, "entity_id": "IN"}]},
-            {"id": "s5", "source": "news", "text": "the big country", "lang": "eng_Latn", "mentions": [{"start": 8, "end": 15, "entity_id": "IN"}]},
+            {
+                "id": "s5",
+                "source": "news",
+                "text": "the big country",
+                "lang": "eng_Latn",
+                "mentions": [{"start": 8, "end": 15, "entity_id": "IN"}],
+            },
         ],
         with_mentions=True,
     )

@@ -18,8 +18,7 @@ from babel import Locale
 from corpusforge.config import ConfigError
 from corpusforge.inspection import describe_output
 from corpusforge.pipelines import codeswitch_variants
-from corpusforge.schemas import load_schema
-from corpusforge.schemas import entries_dict
+from corpusforge.schemas import entries_dict, load_schema
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +36,11 @@ def _run(tmp_path: Path, cfg: dict) -> Path:
 
 
 def _variants(out: Path) -> list[dict]:
-    rows = [json.loads(line) for path in sorted((out / "variants").glob("part-*.jsonl")) for line in path.read_text(encoding="utf-8").splitlines()]
+    rows = [
+        json.loads(line)
+        for path in sorted((out / "variants").glob("part-*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
     return sorted(rows, key=lambda r: (r["cs_row_id"], r["cs_variant"]))
 
 
@@ -79,7 +82,9 @@ def test_jsonl_eval_set_gets_n_variants_per_row(tmp_path):
     assert all(r["premise"] == ROWS[2]["premise"] and r["cs_spans"]["premise"] == [] for r in rows if r["id"] == "n3")
 
     records = ds.dataset(out / "codeswitch", format="parquet", schema=load_schema("codeswitch")).to_table().to_pylist()
-    assert {(r["source_id"], entries_dict(r["meta"])["cs.variant"]) for r in records} == {(f"{i}:{f}", str(v)) for i in ("n1", "n2") for f in ("premise", "hypothesis") for v in range(3)}
+    assert {(r["source_id"], entries_dict(r["meta"])["cs.variant"]) for r in records} == {
+        (f"{i}:{f}", str(v)) for i in ("n1", "n2") for f in ("premise", "hypothesis") for v in range(3)
+    }
     assert all(entries_dict(r["meta"])["row.label"] in ("0", "2") for r in records)
     rejected = ds.dataset(out / "rejected", format="parquet", schema=load_schema("rejected")).to_table().to_pylist()
     assert sorted((r["reason"], r["offset"]) for r in rejected) == [("invalid_json", 4), ("missing_field", 5)]
@@ -107,21 +112,32 @@ def test_config_errors_name_the_option(tmp_path):
 def test_main_reads_a_yaml_config_with_paths_relative_to_it(tmp_path):
     (tmp_path / "eval.jsonl").write_text(json.dumps(ROWS[0]) + "\n", encoding="utf-8")
     config = tmp_path / "variants.yaml"
-    config.write_text("inputs: [eval.jsonl]\nfields: [premise]\nvariants: 2\noptions: {targets: [hin_Deva]}\noutput: out\n", encoding="utf-8")
+    config.write_text(
+        "inputs: [eval.jsonl]\nfields: [premise]\nvariants: 2\noptions: {targets: [hin_Deva]}\noutput: out\n", encoding="utf-8"
+    )
     assert codeswitch_variants.main([str(config), "--set", "variants=1", "--set", "options.target_mode=fixed"]) == 0
     (row,) = _variants(tmp_path / "out")
     hi = Locale.parse("hi").territories
     assert row["premise"] == f"{hi['IN']} and {hi['CN']} signed a treaty." and row["hypothesis"] == ROWS[0]["hypothesis"]
     shown = describe_output(str(tmp_path / "out"))  # `corpusforge inspect` shows the JSON lines too
     assert "== variants: 1 rows in 1 file(s) (codeswitch_variants.v1)" in shown and hi["IN"] in shown
-    config.write_text("inputs: [eval.jsonl]\nfields: [premise]\noptions: {targets: [hin_Deva], variants: 2}\noutput: out\n", encoding="utf-8")
+    config.write_text(
+        "inputs: [eval.jsonl]\nfields: [premise]\noptions: {targets: [hin_Deva], variants: 2}\noutput: out\n", encoding="utf-8"
+    )
     with pytest.raises(ConfigError, match="top level"):
         codeswitch_variants.main([str(config)])
 
 
 def test_manifest_balances_and_matches_the_files_written(tmp_path):
     data = tmp_path / "xnli.jsonl"
-    lines = [json.dumps(ROWS[0]), "   ", "{broken", json.dumps(ROWS[1]), json.dumps({"id": "n9", "premise": "India", "label": 1}), json.dumps(ROWS[2])]
+    lines = [
+        json.dumps(ROWS[0]),
+        "   ",
+        "{broken",
+        json.dumps(ROWS[1]),
+        json.dumps({"id": "n9", "premise": "India", "label": 1}),
+        json.dumps(ROWS[2]),
+    ]
     data.write_text("\n".join(lines) + "\n", encoding="utf-8")
     # ~600 kB, so that the cut falls well after the first rows
     more = "".join(json.dumps({**ROWS[i % 3], "id": f"g{i}", "note": f"filler {i} " * 200}) + "\n" for i in range(300)).encode()
@@ -141,7 +157,11 @@ def test_manifest_balances_and_matches_the_files_written(tmp_path):
     rejected = ds.dataset(out / "rejected", format="parquet", schema=load_schema("rejected")).to_table().to_pylist()
     cut = next(r for r in rejected if r["reason"] == "corrupt_file")
     assert cut["file"].endswith("more.jsonl.gz") and cut["offset"] > 1  # the rows before the cut were read
-    assert sorted((r["reason"], r["offset"]) for r in rejected if r is not cut) == [("empty_text", 2), ("invalid_json", 3), ("missing_field", 5)]
+    assert sorted((r["reason"], r["offset"]) for r in rejected if r is not cut) == [
+        ("empty_text", 2),
+        ("invalid_json", 3),
+        ("missing_field", 5),
+    ]
     assert len(variant_lines) == 3 * len(usable) and usable >= {"n1", "n2", "n3", "g0"}
 
     totals = manifest["totals"]
@@ -152,7 +172,13 @@ def test_manifest_balances_and_matches_the_files_written(tmp_path):
     assert totals["rejected"] == totals["rejected_stored"] == len(rejected)
     assert totals["created"] == (3 - 1) * len(usable) + records
     outputs = manifest["outputs"]
-    assert (outputs["variants"]["rows"], outputs["codeswitch"]["rows"], outputs["rejected"]["rows"]) == (len(variant_lines), records, len(rejected))
+    assert (outputs["variants"]["rows"], outputs["codeswitch"]["rows"], outputs["rejected"]["rows"]) == (
+        len(variant_lines),
+        records,
+        len(rejected),
+    )
     assert [f["path"] for f in outputs["variants"]["files"]] == [str(p.relative_to(out)) for p in variant_files]
     assert outputs["variants"]["bytes"] == sum(p.stat().st_size for p in variant_files)
-    assert not stale.exists() and sorted(p.name for p in (out / "variants").iterdir()) == [p.name for p in variant_files]  # no temp dir left
+    assert not stale.exists() and sorted(p.name for p in (out / "variants").iterdir()) == [
+        p.name for p in variant_files
+    ]  # no temp dir left

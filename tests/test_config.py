@@ -122,7 +122,9 @@ def test_stage_files_are_read_from_the_recipe_folder(tmp_path):
 def test_a_pair_without_its_other_side_fails_before_the_run(tmp_path):
     (tmp_path / "corpus.en").write_text("hello\n", encoding="utf-8")
     data = recipe(tmp_path)
-    data["inputs"] = [{"name": "p", "format": "moses", "kind": "bitext", "paths": ["corpus.en"], "options": {"src_lang": "en", "tgt_lang": "hi"}}]
+    data["inputs"] = [
+        {"name": "p", "format": "moses", "kind": "bitext", "paths": ["corpus.en"], "options": {"src_lang": "en", "tgt_lang": "hi"}}
+    ]
     with pytest.raises(ConfigError, match=r"inputs\.0\.paths: the other side of a pair is missing: .*corpus\.hi"):
         load(tmp_path, data)
     (tmp_path / "corpus.hi").write_text("नमस्ते\n", encoding="utf-8")
@@ -174,7 +176,9 @@ def test_bad_language_codes_in_reader_options_fail_at_load(tmp_path, bad):
         load(tmp_path, data)
     (tmp_path / "corpus.en").write_text("hello\n", encoding="utf-8")
     (tmp_path / "corpus.hi").write_text("नमस्ते\n", encoding="utf-8")
-    data["inputs"] = [{"name": "p", "format": "moses", "kind": "bitext", "paths": ["corpus.en"], "options": {"src_lang": "en", "tgt_lang": bad}}]
+    data["inputs"] = [
+        {"name": "p", "format": "moses", "kind": "bitext", "paths": ["corpus.en"], "options": {"src_lang": "en", "tgt_lang": bad}}
+    ]
     with pytest.raises(ConfigError, match=rf"inputs\.0\.options: .*{bad}: unknown "):
         load(tmp_path, data)
 

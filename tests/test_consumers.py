@@ -115,7 +115,9 @@ READERS = {
     "datasets-streaming": lambda hf, path, cols: read_hf(hf, path, cols, streaming=True),
     "pandas": lambda hf, path, cols: pd.read_parquet(path, columns=list(cols)).itertuples(index=False),
     "pq.read_table": lambda hf, path, cols: (tuple(r.values()) for r in pq.read_table(path, columns=list(cols)).to_pylist()),
-    "pyarrow.dataset": lambda hf, path, cols: (tuple(r.values()) for r in ds.dataset(path, format="parquet").to_table(columns=list(cols)).to_pylist()),
+    "pyarrow.dataset": lambda hf, path, cols: (
+        tuple(r.values()) for r in ds.dataset(path, format="parquet").to_table(columns=list(cols)).to_pylist()
+    ),
     "pyarrow.dataset-hive": lambda hf, path, cols: (
         tuple(r.values()) for r in ds.dataset(path, format="parquet", partitioning="hive").to_table(columns=list(cols)).to_pylist()
     ),
@@ -169,7 +171,9 @@ def test_meta_entries_and_metrics_read_as_data(outputs, hf):
     codeswitch = pq.read_table(outputs["flat"] / "codeswitch")
     for name in ("cmi", "m_index", "i_index", "switch_points", "switch_fraction"):
         assert codeswitch.column(name).null_count == 0, name
-    assert codeswitch.schema.field("meta").type == pa.list_(pa.struct([pa.field("key", pa.string(), nullable=False), pa.field("value", pa.string())]))
+    assert codeswitch.schema.field("meta").type == pa.list_(
+        pa.struct([pa.field("key", pa.string(), nullable=False), pa.field("value", pa.string())])
+    )
 
 
 def test_inspect_reads_the_partitioned_tree_and_shows_entries_as_objects(outputs):

@@ -35,7 +35,10 @@ SEGMENTS = [
 
 
 def segment_rows() -> list[dict]:
-    return [{"id": i, "source": s, "text": t, "lang": "hin_Deva" if i == "07" else None, "doc_id": None, "meta": [{"key": "n", "value": i}]} for i, s, t in SEGMENTS]
+    return [
+        {"id": i, "source": s, "text": t, "lang": "hin_Deva" if i == "07" else None, "doc_id": None, "meta": [{"key": "n", "value": i}]}
+        for i, s, t in SEGMENTS
+    ]
 
 
 def pair_rows() -> list[dict]:
@@ -49,9 +52,7 @@ def pair_rows() -> list[dict]:
         ("p7", "x", "COVID-19", "COVID-19"),  # the same pair into another language: kept
     ]
     langs = {"p6": "fra_Latn", "p7": "deu_Latn"}
-    return [
-        {"id": i, "source": s, "src_text": a, "tgt_text": b, "tgt_lang": langs.get(i), "origin": "corpus"} for i, s, a, b in pairs
-    ]
+    return [{"id": i, "source": s, "src_text": a, "tgt_text": b, "tgt_lang": langs.get(i), "origin": "corpus"} for i, s, a, b in pairs]
 
 
 def batches_of(rows: list[dict], schema: pa.Schema, sizes: list[int]) -> list[pa.RecordBatch]:
@@ -150,8 +151,13 @@ def test_beam_matches_in_memory_whatever_the_order_and_batching():
         shuffled = rows[:]
         random.Random(seed).shuffle(shuffled)
         run_beam(
-            batches_of(shuffled, SEGMENT, sizes), "segment", "global",
-            batch_size=batch_size, expected_rows=expected_rows, expected_tally=expected_tally, schema=SEGMENT,
+            batches_of(shuffled, SEGMENT, sizes),
+            "segment",
+            "global",
+            batch_size=batch_size,
+            expected_rows=expected_rows,
+            expected_tally=expected_tally,
+            schema=SEGMENT,
         )
 
 
@@ -161,8 +167,13 @@ def test_beam_bitext_in_source_scope():
     expected_rows, expected_tally = in_memory(batches_of(rows, BITEXT, [7]), "bitext", "source")
     assert ids(expected_rows) == ["p1", "p2", "p3", "p4", "p5", "p6", "p7"] and expected_tally == Tally()
     run_beam(
-        batches_of(rows[::-1], BITEXT, [1, 6]), "bitext", "source",
-        batch_size=3, expected_rows=expected_rows, expected_tally=Tally(), schema=BITEXT,
+        batches_of(rows[::-1], BITEXT, [1, 6]),
+        "bitext",
+        "source",
+        batch_size=3,
+        expected_rows=expected_rows,
+        expected_tally=Tally(),
+        schema=BITEXT,
     )
 
 

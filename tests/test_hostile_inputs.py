@@ -11,7 +11,6 @@ import gzip
 import json
 import logging
 import lzma
-import os
 import signal
 import subprocess
 import sys
@@ -74,10 +73,14 @@ def test_tmx_with_a_dtd_keeps_its_clean_units_and_rejects_only_those_using_an_en
 
 
 def test_tmx_entity_bomb_is_refused_where_it_is_declared_without_expanding_it(tmp_path):
-    entities = '<!ENTITY l0 "' + "lol" * 10 + '">\n' + "".join(
-        f'<!ENTITY l{i} "' + f"&l{i - 1};" * 10 + '">\n' for i in range(1, 10)
+    entities = (
+        '<!ENTITY l0 "' + "lol" * 10 + '">\n' + "".join(f'<!ENTITY l{i} "' + f"&l{i - 1};" * 10 + '">\n' for i in range(1, 10))
     )  # l9 would be 3 * 10**10 bytes
-    doc = f'<?xml version="1.0"?>\n<!DOCTYPE tmx [\n{entities}]>\n<tmx version="1.4"><body>\n' + tu('<hi x="&l9;"/>&l9;', "x", "1") + "</body></tmx>\n"
+    doc = (
+        f'<?xml version="1.0"?>\n<!DOCTYPE tmx [\n{entities}]>\n<tmx version="1.4"><body>\n'
+        + tu('<hi x="&l9;"/>&l9;', "x", "1")
+        + "</body></tmx>\n"
+    )
     path = tmp_path / "bomb.tmx"
     path.write_text(doc, encoding="utf-8")
     tracemalloc.start()
@@ -139,8 +142,18 @@ def test_inputs_that_give_nothing_are_in_the_manifest_and_warned_about(tmp_path,
     manifest = json.loads((tmp_path / "out" / "_manifest.json").read_text(encoding="utf-8"))
     sources = manifest["sources"]
     assert set(sources) == {"good", "blank", "download"}
-    assert {k: sources["blank"][k] for k in ("files", "read", "written", "rejected")} == {"files": 1, "read": 0, "written": 0, "rejected": 0}
-    assert {k: sources["download"][k] for k in ("files", "read", "written", "rejected")} == {"files": 1, "read": 1, "written": 0, "rejected": 1}
+    assert {k: sources["blank"][k] for k in ("files", "read", "written", "rejected")} == {
+        "files": 1,
+        "read": 0,
+        "written": 0,
+        "rejected": 0,
+    }
+    assert {k: sources["download"][k] for k in ("files", "read", "written", "rejected")} == {
+        "files": 1,
+        "read": 1,
+        "written": 0,
+        "rejected": 1,
+    }
     assert sources["download"]["rejected_by_stage"] == {"read": {"empty_file": 1}}
     for entry in sources.values():
         assert entry["balanced"] and entry["read"] == entry["written"] + entry["rejected"] + entry["duplicates"]
@@ -192,7 +205,11 @@ def recipe_for(tmp_path: Path, output: Path, *, overwrite: bool) -> Path:
     data = tmp_path / "data" / "a.txt"
     data.parent.mkdir(parents=True, exist_ok=True)
     data.write_text("hello world\n", encoding="utf-8")
-    recipe = {"name": "t", "inputs": [{"name": "a", "format": "text", "paths": [str(data)], "options": {"lang": "en"}}], "output": {"path": str(output), "overwrite": overwrite}}
+    recipe = {
+        "name": "t",
+        "inputs": [{"name": "a", "format": "text", "paths": [str(data)], "options": {"lang": "en"}}],
+        "output": {"path": str(output), "overwrite": overwrite},
+    }
     path = tmp_path / "recipe.yaml"
     path.write_text(json.dumps(recipe), encoding="utf-8")
     return path

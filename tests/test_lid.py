@@ -122,7 +122,12 @@ def test_labels_of_one_code_merge_in_top_k():
 
 def test_newlines_blank_and_null_text(lid):
     one_line, two_lines, blank, empty = lid.identify(
-        ["This field is required. Please enter a valid email address.", "This field is required.\nPlease enter a valid email address.", " \n\t", ""]
+        [
+            "This field is required. Please enter a valid email address.",
+            "This field is required.\nPlease enter a valid email address.",
+            " \n\t",
+            "",
+        ]
     )
     assert two_lines.lang == one_line.lang and two_lines.score == pytest.approx(one_line.score)
     for result in (blank, empty):

@@ -7,14 +7,14 @@ import pyarrow as pa
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
+from test_bitext_filters import CORPUS, bitext
+from test_lid import SENTENCES
 
 from corpusforge.beam.stages import ApplyStage, SumTallies
 from corpusforge.transforms.bitext_filters import BitextFilter, BitextScorer
 from corpusforge.transforms.codemix import CodeMixingMetrics
 from corpusforge.transforms.lid import LanguageFilter, LanguageIdentifier
 from corpusforge.transforms.tokens import TokenTagger
-from test_bitext_filters import CORPUS, bitext
-from test_lid import SENTENCES
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,9 @@ def test_segments_identified_filtered_and_tagged_on_the_direct_runner():
         metrics = tagged.kept | "metrics" >> ApplyStage(CodeMixingMetrics())
         assert_that(
             metrics.kept | "kept rows" >> beam.FlatMap(rows(["id", "lang", "script", "switch_points"])),
-            equal_to([("0", "hin_Deva", "Deva", 0), ("1", "urd_Arab", "Arab", 0), ("2", "zho_Hant", "Hant", 0), ("4", "hin_Deva", "Deva", 2)]),
+            equal_to(
+                [("0", "hin_Deva", "Deva", 0), ("1", "urd_Arab", "Arab", 0), ("2", "zho_Hant", "Hant", 0), ("4", "hin_Deva", "Deva", 2)]
+            ),
             label="kept",
         )
         assert_that(
@@ -49,7 +51,9 @@ def test_segments_identified_filtered_and_tagged_on_the_direct_runner():
         )
         tally = (identified.counts, filtered.counts, tagged.counts, metrics.counts) | beam.Flatten() | SumTallies()
         assert_that(
-            tally | "totals" >> beam.Map(lambda t: (t.total("out", "lid"), t.total("rejected", "lang_filter"), t.total("out", "codemix_metrics"))),
+            tally
+            | "totals"
+            >> beam.Map(lambda t: (t.total("out", "lid"), t.total("rejected", "lang_filter"), t.total("out", "codemix_metrics"))),
             equal_to([(6, 2, 4)]),
             label="tally",
         )

@@ -72,7 +72,7 @@ def test_target_language_is_forced_as_first_token(models):
     for target in ("fra_Latn", "hin_Deva", "eng_Latn"):
         source, prefix, _ = translator.tags.frame(["▁The", "▁cat"], src_lang="eng_Latn", tgt_lang=target, max_length=16)
         assert source[0] == "eng_Latn" and source[-1] == "</s>" and prefix == [target]
-        (tokens, _), = translator.engine.translate_tokens([source], [prefix], translator.options)
+        ((tokens, _),) = translator.engine.translate_tokens([source], [prefix], translator.options)
         assert tokens[0] == target  # random weights, yet the forced prefix is honoured
     # the translator strips the prefix from what users see
     assert all(tag not in t.text for t in translator.translate(TEXTS, src_lang=LANGS, tgt_lang="hin_Deva") for tag in translator.tags.tags)
@@ -211,7 +211,12 @@ def test_long_runs_log_segments_and_target_tokens_per_worker(models, monkeypatch
     monkeypatch.setattr(progress, "INTERVAL_SECONDS", 0.0)  # as if every batch took 10 s
     stage = TranslateStage(model=models["nllb"], targets=["fra_Latn", "hin_Deva"], src_lang="eng_Latn", beam_size=1)
     batch = segments([{"id": str(i), "source": "s", "text": TEXTS[i]} for i in (0, 3, 4)])
-    tokens = sum(t.target_tokens for t in stage.translator.translate([TEXTS[i] for i in (0, 3, 4)] * 2, src_lang="eng_Latn", tgt_lang=["fra_Latn"] * 3 + ["hin_Deva"] * 3))
+    tokens = sum(
+        t.target_tokens
+        for t in stage.translator.translate(
+            [TEXTS[i] for i in (0, 3, 4)] * 2, src_lang="eng_Latn", tgt_lang=["fra_Latn"] * 3 + ["hin_Deva"] * 3
+        )
+    )
     with caplog.at_level(logging.INFO, logger="corpusforge.mt"):
         stage.process(batch)
         worker = pickle.loads(pickle.dumps(stage))  # a Beam worker starts its own count

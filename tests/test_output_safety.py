@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from corpusforge.beam.outputs import BeamStore
-from corpusforge.cli import main, packaged
+from corpusforge.cli import main
 from corpusforge.config import ConfigError, load_recipe
 from corpusforge.outputs import CORPUS_LAYOUT, LOCK_NAME, OutputDirectory
 from corpusforge.pipelines import codeswitch_variants
@@ -127,11 +127,13 @@ def test_an_input_inside_the_output_is_refused_even_when_it_is_an_earlier_output
     shard = next(output.glob("segment/part-*.parquet"))
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(
-        json.dumps({
-            "name": "again",
-            "inputs": [{"name": "old", "format": "parquet", "paths": [str(output / "segment" / "*.parquet")]}],
-            "output": {"path": str(output), "overwrite": True},
-        }),
+        json.dumps(
+            {
+                "name": "again",
+                "inputs": [{"name": "old", "format": "parquet", "paths": [str(output / "segment" / "*.parquet")]}],
+                "output": {"path": str(output), "overwrite": True},
+            }
+        ),
         encoding="utf-8",
     )
     with pytest.raises(ConfigError, match="an input"):
@@ -236,7 +238,13 @@ def test_an_input_path_that_is_a_directory_is_a_config_error(tmp_path):
     (folder / "a.txt").write_text("hello\n", encoding="utf-8")
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(
-        json.dumps({"name": "t", "inputs": [{"name": "a", "format": "text", "paths": ["corpus"], "options": {"lang": "en"}}], "output": {"path": "out"}}),
+        json.dumps(
+            {
+                "name": "t",
+                "inputs": [{"name": "a", "format": "text", "paths": ["corpus"], "options": {"lang": "en"}}],
+                "output": {"path": "out"},
+            }
+        ),
         encoding="utf-8",
     )
     with pytest.raises(ConfigError, match=r"inputs\.0\.paths: .*corpus.* is a directory; name its files"):

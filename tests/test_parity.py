@@ -12,9 +12,9 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from corpusforge.config import ConfigError
-from corpusforge.premium import FewUnitsWarning
 from corpusforge.parity import TokenizerTraining, tokenizer_parity, train_tokenizer
 from corpusforge.pipelines.tokenizer_parity import build, config_from_dict, prepare_output, train_and_compare
+from corpusforge.premium import FewUnitsWarning
 
 pytest.importorskip("sentencepiece")
 
@@ -194,8 +194,18 @@ def test_config_errors_name_the_key(data, tmp_path):
     with pytest.raises(ConfigError, match="heldout.path: .* does not exist"):
         config_from_dict(config(inputs, tmp_path / "none.tsv", tmp_path / "o", premium={}), base_dir=str(root))
     with pytest.raises(ConfigError, match="sample: set exactly one of temperature"):
-        config_from_dict(config(inputs, heldout, tmp_path / "o", sample={"temperature": 0.3, "targets": {"eng_Latn": 1.0}}), base_dir=str(root))
-    pairs = [{"name": "p", "format": "moses", "kind": "bitext", "paths": [str(heldout)], "options": {"src_lang": "eng_Latn", "tgt_lang": "hin_Deva"}}]
+        config_from_dict(
+            config(inputs, heldout, tmp_path / "o", sample={"temperature": 0.3, "targets": {"eng_Latn": 1.0}}), base_dir=str(root)
+        )
+    pairs = [
+        {
+            "name": "p",
+            "format": "moses",
+            "kind": "bitext",
+            "paths": [str(heldout)],
+            "options": {"src_lang": "eng_Latn", "tgt_lang": "hin_Deva"},
+        }
+    ]
     with pytest.raises(ConfigError, match="inputs.0: tokenizer parity trains on segment inputs"):
         config_from_dict(config(pairs, heldout, tmp_path / "o"), base_dir=str(root))
     deriving = [{"translit": {"target": "informal"}}, {"translit_pairs": {"target": "informal"}}]

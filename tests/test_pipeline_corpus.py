@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from corpusforge.codeswitch.lexicon import cldr_lexicon_id
 from corpusforge.cli import packaged
+from corpusforge.codeswitch.lexicon import cldr_lexicon_id
 from corpusforge.config import load_recipe
 from corpusforge.pipelines.corpus import build, output_schema, prepare_output
 from corpusforge.schemas import schema_id
@@ -68,9 +68,7 @@ def test_written_and_rejected_rows_match_the_manifest(demo):
     written = Counter(r["source"] for r in segments + bitext + switched)
     for source, counts in manifest["sources"].items():
         assert written[source] == counts["written"], source
-    assert Counter(r["source"] for r in rejected) == Counter(
-        {s: c["rejected"] for s, c in manifest["sources"].items() if c["rejected"]}
-    )
+    assert Counter(r["source"] for r in rejected) == Counter({s: c["rejected"] for s, c in manifest["sources"].items() if c["rejected"]})
     assert len({r["id"] for r in segments}) == len(segments)
     assert len(switched) == sum(c["created"] for c in manifest["sources"].values()) > 0
     assert all(r["source_text"] != r["text"] and r["spans"] for r in switched)
@@ -90,9 +88,7 @@ def test_every_corrupted_line_is_kept_or_rejected_with_its_reason(demo):
     assert "Zero widthspaces and non-breaking spaces." in kept  # NBSP -> space, ZWSP removed
     assert "Last line without a newline." in kept
     reasons = Counter(r["reason"] for r in rows(output / "rejected") if r["source"] == "corrupted_jsonl")
-    assert reasons == Counter(
-        {"invalid_json": 2, "missing_field": 2, "bad_field_type": 1, "bad_language_code": 1, "empty_text": 1}
-    )
+    assert reasons == Counter({"invalid_json": 2, "missing_field": 2, "bad_field_type": 1, "bad_language_code": 1, "empty_text": 1})
 
 
 def test_pairs_languages_duplicates_and_repairs(demo):
@@ -126,7 +122,10 @@ def test_files_carry_the_declared_schema_and_provenance(demo):
             assert meta["corpusforge.schema"] == schema_id(kind) == f"{kind}.v2"
             assert meta["corpusforge.recipe_hash"] == manifest["recipe_hash"] == recipe.recipe_hash
             assert json.loads(meta["corpusforge.stages"])[0]["name"] == "normalize"
-            assert json.loads(meta["corpusforge.models"]) == {"lid": {"model": "lid.176.ftz"}, "entity_switch": {"lexicon": cldr_lexicon_id()}}
+            assert json.loads(meta["corpusforge.models"]) == {
+                "lid": {"model": "lid.176.ftz"},
+                "entity_switch": {"lexicon": cldr_lexicon_id()},
+            }
     assert not list(output.rglob("*.tmp*")) and not [p for p in output.rglob(".tmp*")]
 
 

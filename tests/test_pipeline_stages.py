@@ -42,7 +42,15 @@ MONO = [
     {"name": "news_hi", "format": "text", "paths": [DEMO + "news_hi.txt"], "options": {"lang": "hin_Deva"}},
     {"name": "web", "format": "jsonl", "paths": [DEMO + "web_mixed.jsonl"], "options": {"id_field": "id", "lang_field": "lang"}},
 ]
-PAIRS = [{"name": "pairs", "format": "moses", "kind": "bitext", "paths": [DEMO + "parallel.en"], "options": {"src_lang": "eng_Latn", "tgt_lang": "hin_Deva"}}]
+PAIRS = [
+    {
+        "name": "pairs",
+        "format": "moses",
+        "kind": "bitext",
+        "paths": [DEMO + "parallel.en"],
+        "options": {"src_lang": "eng_Latn", "tgt_lang": "hin_Deva"},
+    }
+]
 
 
 def test_language_id_and_filters(tmp_path):
@@ -84,7 +92,9 @@ def skewed_corpus(root: Path) -> list:
     inputs = []
     for lang, (vocab, sep, lines) in words.items():
         path = root / f"{lang}.txt"
-        path.write_text("".join(f"{n} " + sep.join(rng.choices(vocab, k=rng.randint(4, 20))) + "\n" for n in range(lines)), encoding="utf-8")
+        path.write_text(
+            "".join(f"{n} " + sep.join(rng.choices(vocab, k=rng.randint(4, 20))) + "\n" for n in range(lines)), encoding="utf-8"
+        )
         inputs.append({"name": lang, "format": "text", "paths": [str(path)], "options": {"lang": lang}})
     return inputs
 
@@ -127,7 +137,11 @@ def test_translation_derives_bitext_from_segments(tmp_path):
     pytest.importorskip("ctranslate2")
     from corpusforge.mt.testing import build_model
 
-    texts = [r.strip() for r in (Path(__file__).parents[1] / "corpusforge" / "data" / "demo" / "news_hi.txt").read_text(encoding="utf-8").splitlines() if r.strip()]
+    texts = [
+        r.strip()
+        for r in (Path(__file__).parents[1] / "corpusforge" / "data" / "demo" / "news_hi.txt").read_text(encoding="utf-8").splitlines()
+        if r.strip()
+    ]
     model = build_model(tmp_path / "model", texts * 3, languages=("hin_Deva", "eng_Latn", "fra_Latn"))
     stages = [{"normalize": {}}, {"translate": {"model": str(model), "targets": ["eng_Latn", "fra_Latn"]}}]
     out, manifest = run(tmp_path, stages, MONO[:1])  # the copy model's pairs differ only in their target language
@@ -148,7 +162,9 @@ def test_entity_switching_writes_codeswitch_records(tmp_path):
     from babel import Locale
 
     english = tmp_path / "en.txt"
-    english.write_text("I travelled from India to Japan last year.\nShe speaks French and German.\nNo entity here at all.\n", encoding="utf-8")
+    english.write_text(
+        "I travelled from India to Japan last year.\nShe speaks French and German.\nNo entity here at all.\n", encoding="utf-8"
+    )
     inputs = [{"name": "en", "format": "text", "paths": [str(english)], "options": {"lang": "eng_Latn"}}]
     stages = [{"entity_switch": {"targets": ["hin_Deva"], "seed": 1}}]
     out, manifest = run(tmp_path, stages, inputs)

@@ -182,7 +182,19 @@ def test_precedence_parallel_then_table_then_embedded(parallel_tsv, paper_table)
 def test_embedded_estimate_is_labelled_and_ranks_scripts_plausibly():
     table = PremiumTable.embedded()
     assert len(table) > 150
-    for code in ("hin_Deva", "urd_Arab", "ben_Beng", "tam_Taml", "zho_Hans", "arb_Arab", "rus_Cyrl", "deu_Latn", "fra_Latn", "jpn_Jpan", "mya_Mymr"):
+    for code in (
+        "hin_Deva",
+        "urd_Arab",
+        "ben_Beng",
+        "tam_Taml",
+        "zho_Hans",
+        "arb_Arab",
+        "rus_Cyrl",
+        "deu_Latn",
+        "fra_Latn",
+        "jpn_Jpan",
+        "mya_Mymr",
+    ):
         found = premium(code)
         assert found.source == "cldr_estimate" and found.units >= 100 and found.ci_low < found.value < found.ci_high
     # abugidas of South and South-East Asia need far more bytes than French; Chinese about as many
@@ -198,7 +210,9 @@ def test_embedded_estimate_is_reproducible_from_the_builder(tmp_path):
     if f"Babel {babel.__version__})" not in shipped.splitlines()[0]:
         pytest.skip(f"the shipped estimate was built with another Babel than {babel.__version__}")
     out = tmp_path / "premiums.tsv"
-    subprocess.run([sys.executable, str(REPO / "benchmarks" / "build_cldr_premiums.py"), "--out", str(out)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "build_cldr_premiums.py"), "--out", str(out)], check=True, capture_output=True
+    )
     assert out.read_text(encoding="utf-8") == shipped
 
 
@@ -231,7 +245,17 @@ def test_stage_adds_sizes_premiums_and_provenance(paper_table):
 def test_stage_annotates_each_side_of_bitext(paper_table):
     stage = BytePremiumAnnotator(table=paper_table, embedded=False)
     batch = pa.RecordBatch.from_pylist(
-        [{"id": "b", "source": "s", "src_text": "hello", "tgt_text": "नमस्ते", "src_lang": "eng_Latn", "tgt_lang": "hin_Deva", "origin": "corpus"}],
+        [
+            {
+                "id": "b",
+                "source": "s",
+                "src_text": "hello",
+                "tgt_text": "नमस्ते",
+                "src_lang": "eng_Latn",
+                "tgt_lang": "hin_Deva",
+                "origin": "corpus",
+            }
+        ],
         schema=load_schema("bitext"),
     )
     kept = stage.process(batch).kept
@@ -267,8 +291,18 @@ def test_language_stats_shares_and_sources(paper_table):
 @pytest.mark.shared_data
 @pytest.mark.skipif(not (SHARED / "parallel_dev.tsv").is_file(), reason="../shared/data is absent")
 def test_parallel_dev_orders_languages_as_published():
-    published = {"hin_Deva": 2.37, "urd_Arab": 1.71, "ben_Beng": 2.43, "tam_Taml": 2.73, "zho_Hans": 0.94,
-                 "arb_Arab": 1.47, "rus_Cyrl": 1.82, "deu_Latn": 1.05, "fra_Latn": 1.17, "jpn_Jpan": 1.32}
+    published = {
+        "hin_Deva": 2.37,
+        "urd_Arab": 1.71,
+        "ben_Beng": 2.43,
+        "tam_Taml": 2.73,
+        "zho_Hans": 0.94,
+        "arb_Arab": 1.47,
+        "rus_Cyrl": 1.82,
+        "deu_Latn": 1.05,
+        "fra_Latn": 1.17,
+        "jpn_Jpan": 1.32,
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         table = byte_premiums_from_parallel(SHARED / "parallel_dev.tsv", languages=list(published), n_bootstrap=200)

@@ -7,12 +7,12 @@ import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
+from test_sampling import skewed_corpus
 
 from corpusforge.beam.premium import ComputeLanguageStats, SampleByBudget
 from corpusforge.beam.stages import SumTallies
 from corpusforge.transforms.premium import LanguageStats
 from corpusforge.transforms.sampling import ByteBudgetSampler, SamplingStats, sample_batches
-from test_sampling import skewed_corpus
 
 pytestmark = pytest.mark.slow
 
@@ -57,11 +57,8 @@ def test_sample_by_budget_matches_the_library_and_balances(corpus):
         assert_that(ids, equal_to(local.kept.column("id").to_pylist()), label="SameRows")
         reasons = out.rejected | "Reasons" >> beam.FlatMap(lambda b: b.column("reason").to_pylist())
         assert_that(reasons, equal_to(["sampled_out"] * local.rejected.num_rows), label="Rejected")
-        balance = out.counts | SumTallies() | beam.Map(
-            lambda t: (t.total("out"), t.total("rejected"), t.total("created"))
-        )
+        balance = out.counts | SumTallies() | beam.Map(lambda t: (t.total("out"), t.total("rejected"), t.total("created")))
         out_rows = local.kept.num_rows
         assert_that(balance, equal_to([(out_rows, n_in - (out_rows - n_copies), n_copies)]), label="Balance")
         assert_that(out.report, equal_to([local.report]), label="Report")
         assert_that(out.stats | beam.Map(lambda s: s.to_dict()), equal_to([local.plan.input_stats.to_dict()]), label="Stats")
-

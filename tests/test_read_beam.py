@@ -34,7 +34,7 @@ def _rows(batch) -> list[tuple]:
 def corpus(tmp_path: Path) -> Path:
     root = tmp_path / "data"
     (root / "sub").mkdir(parents=True)
-    (root / "a.txt.gz").write_bytes(gzip.compress("alpha\nbeta\n\ngamma\n".encode()))
+    (root / "a.txt.gz").write_bytes(gzip.compress(b"alpha\nbeta\n\ngamma\n"))
     (root / "sub" / "b.txt.zst").write_bytes(zstandard.ZstdCompressor().compress("दो\n".encode() + b"bad \xff\n"))
     (root / "ignored.csv").write_text("not matched\n")
     return root
@@ -96,9 +96,7 @@ def _read_eval(pattern: str, fmt: str, check) -> None:
         rows = out.rows | "Rows" >> beam.Map(lambda r: ("row", (r[1], r[2].get("id"))))
         rejected = out.rejected | "Rejected" >> beam.FlatMap(lambda b: [("rejected", row) for row in b.to_pylist()])
         totals = (
-            out.counts
-            | SumTallies()
-            | "Totals" >> beam.Map(lambda t: ("totals", (t.total("read"), t.total("out"), t.total("rejected"))))
+            out.counts | SumTallies() | "Totals" >> beam.Map(lambda t: ("totals", (t.total("read"), t.total("out"), t.total("rejected"))))
         )
         return (rows, rejected, totals) | beam.Flatten()
 
@@ -157,7 +155,9 @@ def test_truncated_gz_eval_file_keeps_its_first_rows_and_ends_in_one_corrupt_row
 def test_damaged_parquet_eval_file_ends_in_one_corrupt_row(tmp_path, damage):
     path = tmp_path / "eval.parquet"
     n = 20000  # ~4 MB of text: several of the reader's ~1 MiB batches
-    pq.write_table(pa.table({"id": [f"r{i}" for i in range(1, n + 1)], "text": [f"row {i} " * 24 for i in range(1, n + 1)]}), path, row_group_size=2000)
+    pq.write_table(
+        pa.table({"id": [f"r{i}" for i in range(1, n + 1)], "text": [f"row {i} " * 24 for i in range(1, n + 1)]}), path, row_group_size=2000
+    )
     data = bytearray(path.read_bytes())
     if damage == "truncated":
         data = data[: len(data) // 2]  # no footer: nothing can be read

@@ -34,8 +34,7 @@ from corpusforge.io.readers import (
     open_input,
 )
 from corpusforge.records import PREVIEW_CHARS, stable_id
-from corpusforge.schemas import load_schema
-from corpusforge.schemas import entries_dict
+from corpusforge.schemas import entries_dict, load_schema
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -45,8 +44,9 @@ COMPRESSORS = {
     ".bz2": bz2.compress,
     ".xz": lzma.compress,
     # two frames, as pzstd or `cat a.zst b.zst` write them
-    ".zst": lambda data: zstandard.ZstdCompressor().compress(data[: len(data) // 2])
-    + zstandard.ZstdCompressor().compress(data[len(data) // 2 :]),
+    ".zst": lambda data: (
+        zstandard.ZstdCompressor().compress(data[: len(data) // 2]) + zstandard.ZstdCompressor().compress(data[len(data) // 2 :])
+    ),
 }
 
 
@@ -190,7 +190,7 @@ def test_text_corrupted_file_loses_nothing(tmp_path):
         b"nul \x00 byte",  # 8 nul_byte
         b"x" * (max_line + 1),  # 9 line_too_long
         b"y" * max_line,  # 10 exactly the limit: kept
-        "control \x07 chars are the normaliser's business".encode(),  # 11
+        b"control \x07 chars are the normaliser's business",  # 11
         b"last line with a lone CR\r",  # 12 (no final newline)
     ]
     path = write(tmp_path / "bad.txt", b"\n".join(lines[:-1]) + b"\r\n" + lines[-1])
@@ -793,7 +793,12 @@ def test_tmx_units_languages_and_inline_markup(tmp_path):
 
 
 def test_tmx_malformed_file_keeps_the_units_before(tmp_path):
-    body = tu(("en", "one"), ("hi", "ek")) + tu(("en", "two"), ("hi", "do")) + "<tu><tuv xml:lang='en'><seg>three</tuv></tu>\n" + tu(("en", "four"), ("hi", "char"))
+    body = (
+        tu(("en", "one"), ("hi", "ek"))
+        + tu(("en", "two"), ("hi", "do"))
+        + "<tu><tuv xml:lang='en'><seg>three</tuv></tu>\n"
+        + tu(("en", "four"), ("hi", "char"))
+    )
     path = write(tmp_path / "broken.tmx", TMX_HEAD + body + "</body></tmx>\n")
     kept, rejected, _ = read_all(TmxReader(src_lang="en", tgt_lang="hi"), path)
     assert kept.column("src_text").to_pylist() == ["one", "two"]
@@ -852,7 +857,11 @@ def test_tmx_external_entities_are_never_read(tmp_path):
 
 
 def test_tmx_plain_doctype_is_allowed_and_not_fetched(tmp_path):
-    doc = TMX_HEAD.replace("<tmx", '<!DOCTYPE tmx SYSTEM "http://unreachable.invalid/tmx14.dtd">\n<tmx') + tu(("en", "a"), ("hi", "b")) + "</body></tmx>"
+    doc = (
+        TMX_HEAD.replace("<tmx", '<!DOCTYPE tmx SYSTEM "http://unreachable.invalid/tmx14.dtd">\n<tmx')
+        + tu(("en", "a"), ("hi", "b"))
+        + "</body></tmx>"
+    )
     kept, rejected, _ = read_all(TmxReader(src_lang="en", tgt_lang="hi"), write(tmp_path / "d.tmx", doc))
     assert kept.num_rows == 1 and rejected.num_rows == 0
 

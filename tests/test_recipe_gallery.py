@@ -99,7 +99,9 @@ def rows(folder: Path, kind: str | None = None) -> list[dict]:
 
 def assert_written_and_rejected_match(output: Path, manifest: dict) -> dict[str, list[dict]]:
     """The files hold what the manifest counts, per source; returns the rows by kind."""
-    kinds = {kind: rows(output / kind, None if kind != "rejected" else "rejected") for kind in ("segment", "bitext", "codeswitch", "rejected")}
+    kinds = {
+        kind: rows(output / kind, None if kind != "rejected" else "rejected") for kind in ("segment", "bitext", "codeswitch", "rejected")
+    }
     written = Counter(r["source"] for kind in ("segment", "bitext", "codeswitch") for r in kinds[kind])
     rejected = Counter(r["source"] for r in kinds["rejected"])
     for source, counts in manifest["sources"].items():
@@ -401,7 +403,9 @@ def test_xnli_translate_test_writes_a_row_per_row_and_target(tmp_path):
     by_id = {r["pairID"]: r for r in XNLI}
     for row in translated:
         source = by_id[row["pairID"]]
-        assert {k: row[k] for k in ("promptID", "language", "genre", "gold_label")} == {k: source[k] for k in ("promptID", "language", "genre", "gold_label")}
+        assert {k: row[k] for k in ("promptID", "language", "genre", "gold_label")} == {
+            k: source[k] for k in ("promptID", "language", "genre", "gold_label")
+        }
         assert (row["sentence1"], row["sentence2"]) == (source["sentence1"], source["sentence2"])  # the copy model's translation
         assert row["id"] == row["pairID"] and row["mt_model"].startswith("nllb-200-distilled-600M-ct2@")
         assert row["mt_src_lang"] == ("hin_Deva" if source["language"] == "hi" else "eng_Latn")
@@ -426,7 +430,12 @@ def write_mixture_data(folder: Path) -> None:
     texts = {lang: demo_web(lang) for lang in MIXTURE_ROWS}
     texts["eng_Latn"] = demo_lines("parallel.en") + demo_lines("news_en.txt")
     web = [
-        {"id": f"{lang}-{i}", "text": f"{i + 1}. {texts[lang][i % len(texts[lang])]}", "lang": lang, "url": f"https://example.org/{lang}/{i}"}
+        {
+            "id": f"{lang}-{i}",
+            "text": f"{i + 1}. {texts[lang][i % len(texts[lang])]}",
+            "lang": lang,
+            "url": f"https://example.org/{lang}/{i}",
+        }
         for lang, n in MIXTURE_ROWS.items()
         for i in range(n)
     ]
@@ -438,7 +447,9 @@ def write_mixture_data(folder: Path) -> None:
         (folder / "web" / f"part-{part}.jsonl.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode("utf-8")))
     hindi = demo_lines("news_hi.txt")
     (folder / "wiki").mkdir()
-    (folder / "wiki" / "hi.txt").write_text("\n".join(f"{i + 1}. {hindi[i % len(hindi)]}" for i in range(WIKI_HI_ROWS)) + "\n", encoding="utf-8")
+    (folder / "wiki" / "hi.txt").write_text(
+        "\n".join(f"{i + 1}. {hindi[i % len(hindi)]}" for i in range(WIKI_HI_ROWS)) + "\n", encoding="utf-8"
+    )
 
 
 @pytest.mark.slow
@@ -452,7 +463,11 @@ def test_balanced_mixture_moves_shares_towards_the_temperature_targets(tmp_path)
     assert {r["reason"] for r in kinds["rejected"]} == {"sampled_out"}
     report = manifest["sampling"]["languages"]
     segments_in = {lang: v["segments_in"] for lang, v in report.items()}
-    assert segments_in == {**MIXTURE_ROWS, "rus_Cyrl": MIXTURE_ROWS["rus_Cyrl"] + 1, "hin_Deva": WIKI_HI_ROWS}  # lid filled the untagged row
+    assert segments_in == {
+        **MIXTURE_ROWS,
+        "rus_Cyrl": MIXTURE_ROWS["rus_Cyrl"] + 1,
+        "hin_Deva": WIKI_HI_ROWS,
+    }  # lid filled the untagged row
 
     raw = {lang: v["norm_bytes_in"] for lang, v in report.items()}
     raw = {lang: n / sum(raw.values()) for lang, n in raw.items()}

@@ -21,7 +21,6 @@ from corpusforge.schemas import (
     schema_id,
 )
 
-
 SCHEMA_FILES = sorted(f.name for f in resources.files("corpusforge.schemas_json").iterdir() if f.name.endswith(".json"))
 
 

@@ -9,9 +9,8 @@ import pytest
 import regex
 
 from corpusforge.languages import code_for_label, script_compatible
-from corpusforge.schemas import conform, extend, load_schema
+from corpusforge.schemas import conform, entries_dict, extend, load_schema
 from corpusforge.transforms.script import ScriptDetector, script_profile, script_table
-from corpusforge.schemas import entries_dict
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -84,9 +83,7 @@ def test_stage_adds_declared_columns_to_segments_and_both_sides_of_bitext():
     out = stage.process(seg).kept
     schema = extend(load_schema("segment"), stage.output_fields("segment"))
     assert conform(out, schema).column("script").to_pylist() == ["Deva"]
-    bitext = pa.RecordBatch.from_pydict(
-        {"id": ["1"], "source": ["s"], "src_text": ["hello"], "tgt_text": ["नमस्ते"], "origin": ["corpus"]}
-    )
+    bitext = pa.RecordBatch.from_pydict({"id": ["1"], "source": ["s"], "src_text": ["hello"], "tgt_text": ["नमस्ते"], "origin": ["corpus"]})
     out = stage.process(bitext).kept
     conform(out, extend(load_schema("bitext"), stage.output_fields("bitext")))
     assert out.column("src_script").to_pylist() == ["Latn"]

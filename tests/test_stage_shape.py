@@ -86,9 +86,7 @@ class WordCountStage(Stage):
             raise error(f"cannot count {self.explode_on!r}")
         counts = pa.array([len((t or "").split()) for t in texts], pa.int64())
         batch = pa.RecordBatch.from_arrays([*batch.columns, counts], schema=batch.schema.append(WORDS_FIELD))
-        return reject_where(
-            batch, pc.less(counts, self.min_words), stage=self.name, kind="segment", reason="too_few_words"
-        )
+        return reject_where(batch, pc.less(counts, self.min_words), stage=self.name, kind="segment", reason="too_few_words")
 
 
 class SingleInstanceWordCount(WordCountStage):
@@ -107,7 +105,7 @@ class WordTotals:
         self.rows += batch.num_rows
         self.words += sum(len((t or "").split()) for t in batch.column("text").to_pylist())
 
-    def merge(self, other: "WordTotals") -> "WordTotals":
+    def merge(self, other: WordTotals) -> WordTotals:
         self.rows, self.words = self.rows + other.rows, self.words + other.words
         return self
 

@@ -9,7 +9,19 @@ from corpusforge.schemas import conform, extend, load_schema
 from corpusforge.transforms.lid import LanguageIdentifier
 from corpusforge.transforms.tokens import TokenTagger, load_lexicon, tokenize
 
-ENGLISH = {"i": 500, "want": 80, "to": 900, "go": 120, "the": 1500, "beach": 15, "with": 400, "my": 300, "friends": 40, "a": 1200, "is": 800}
+ENGLISH = {
+    "i": 500,
+    "want": 80,
+    "to": 900,
+    "go": 120,
+    "the": 1500,
+    "beach": 15,
+    "with": 400,
+    "my": 300,
+    "friends": 40,
+    "a": 1200,
+    "is": 800,
+}
 SPANISH = {"quiero": 60, "ir": 90, "a": 700, "la": 1300, "playa": 20, "con": 500, "mis": 150, "amigos": 45, "y": 900, "de": 1600, "es": 700}
 
 
@@ -29,7 +41,9 @@ def tags(tagger, text, languages=None):
 
 
 def test_language_independent_tokens_are_other():
-    text = "Mail user@example.com or @raj about #launch at https://x.org/a?b=1 on 12/05, 10:30 for 50% {name} %s %(count)d <ENT> 😀 👍🏽 🇮🇳!"
+    text = (
+        "Mail user@example.com or @raj about #launch at https://x.org/a?b=1 on 12/05, 10:30 for 50% {name} %s %(count)d <ENT> 😀 👍🏽 🇮🇳!"
+    )
     tagged = TokenTagger(languages=["eng_Latn"]).tag(text, ["eng_Latn"])
     words = [token for token, tag in tagged if tag != "other"]
     assert words == ["Mail", "or", "about", "at", "on", "for"]
@@ -61,13 +75,14 @@ def test_latin_and_latin_by_lexicon_with_context_smoothing(lexicons):
     # "María" and "Pedro" are in neither lexicon: they take the language around them
     assert tags(tagger, "quiero ir con María y Pedro a la playa") == ["spa_Latn"] * 9
     # one lexicon word does not switch a run when the switch penalty outweighs its evidence
-    assert tags(TokenTagger(languages=["eng_Latn", "spa_Latn"], lexicons=lexicons, switch_prob=1e-9), "quiero ir a the playa") == ["spa_Latn"] * 5
+    assert (
+        tags(TokenTagger(languages=["eng_Latn", "spa_Latn"], lexicons=lexicons, switch_prob=1e-9), "quiero ir a the playa")
+        == ["spa_Latn"] * 5
+    )
 
 
 def test_row_languages_from_language_id_and_script_fallback():
-    batch = pa.RecordBatch.from_pydict(
-        {"id": ["1"], "source": ["t"], "text": ["कल मेरा interview है और मैं बहुत nervous हूँ, Привет"]}
-    )
+    batch = pa.RecordBatch.from_pydict({"id": ["1"], "source": ["t"], "text": ["कल मेरा interview है और मैं बहुत nervous हूँ, Привет"]})
     scored = LanguageIdentifier().process(batch).kept
     assert scored.column("lang").to_pylist() == ["hin_Deva"]
     tagger = TokenTagger(script_languages={"Latn": "eng_Latn"})

@@ -28,10 +28,26 @@ from corpusforge.schemas import load_schema  # noqa: E402
 pytestmark = pytest.mark.slow
 
 RUNES = "ᚠᚢᚦ ᚨᚱᚲ"  # not in the model's vocabulary: the copy model turns it into "⁇" marks
-LONG = "the cat and the dog and the fox and the cat and the dog and the fox ran far away"  # one sentence of ~70 tokens, over max_input_length
+LONG = (
+    "the cat and the dog and the fox and the cat and the dog and the fox ran far away"  # one sentence of ~70 tokens, over max_input_length
+)
 ROWS = [
-    {"id": "n1", "premise": "The cat sat on the mat. It was happy!", "hypothesis": "A cat sat.", "label": 0, "genre": RUNES, "lang": "eng_Latn"},
-    {"id": "n2", "premise": "Où est la gare ? Elle est là.", "hypothesis": "La gare est là.", "label": 2, "genre": "fiction", "lang": "fra_Latn"},
+    {
+        "id": "n1",
+        "premise": "The cat sat on the mat. It was happy!",
+        "hypothesis": "A cat sat.",
+        "label": 0,
+        "genre": RUNES,
+        "lang": "eng_Latn",
+    },
+    {
+        "id": "n2",
+        "premise": "Où est la gare ? Elle est là.",
+        "hypothesis": "La gare est là.",
+        "label": 2,
+        "genre": "fiction",
+        "lang": "fra_Latn",
+    },
     {"id": "n3", "premise": LONG, "hypothesis": RUNES, "label": 1, "genre": "fiction", "lang": None},
     {"premise": "A cat sat.", "hypothesis": "The cat sat on the mat.", "label": 1, "genre": "news"},  # no id, no lang
 ]

@@ -103,11 +103,7 @@ def test_bengali_round_trip_is_exact_on_lid_dev_hindi():
 
 @pytest.mark.parametrize("target", [*list(BRAHMIC.values())[1:], *ROMAN, "informal"])
 def test_no_devanagari_letter_is_left_in_the_output(target):
-    letters = [
-        chr(cp)
-        for cp in range(0x0900, 0x0980)
-        if regex.match(r"\p{sc=Deva}", chr(cp)) and unicodedata.category(chr(cp))[0] in "LM"
-    ]
+    letters = [chr(cp) for cp in range(0x0900, 0x0980) if regex.match(r"\p{sc=Deva}", chr(cp)) and unicodedata.category(chr(cp))[0] in "LM"]
     words = [("क" + c) if unicodedata.category(c)[0] == "M" else c for c in letters]
     words += [unicodedata.normalize("NFD", w) for w in words]
     engine = Transliterator(source="Deva", target=target)
@@ -153,9 +149,21 @@ def test_informal_romanisation_follows_the_documented_rules():
     hindi = Transliterator(source="hin_Deva", target="informal")
     assert hindi.text("यह फिल्म बहुत अच्छी थी।") == "yah film bahut acchi thi."
     cases = {
-        "कमल": "kamal", "अपना": "apna", "सरकार": "sarkar", "समझना": "samajhna", "बदलना": "badalna",
-        "ज़िंदगी": "zindagi", "मित्र": "mitra", "शब्द": "shabd", "न": "na", "लड़का": "ladka",
-        "ज्ञान": "gyan", "संबंध": "sambandh", "नहीं": "nahin", "क़ीमत": "qimat", "बच्चा": "baccha",
+        "कमल": "kamal",
+        "अपना": "apna",
+        "सरकार": "sarkar",
+        "समझना": "samajhna",
+        "बदलना": "badalna",
+        "ज़िंदगी": "zindagi",
+        "मित्र": "mitra",
+        "शब्द": "shabd",
+        "न": "na",
+        "लड़का": "ladka",
+        "ज्ञान": "gyan",
+        "संबंध": "sambandh",
+        "नहीं": "nahin",
+        "क़ीमत": "qimat",
+        "बच्चा": "baccha",
     }
     assert {w: hindi.word(w) for w in cases} == cases
     assert InformalRomanizer(language="mar").word("ज्ञानेश्वर") == "dnyaneshvar"

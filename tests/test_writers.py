@@ -85,9 +85,7 @@ def test_null_in_non_null_column_is_an_error_naming_it(tmp_path):
 
 def test_metadata_naming_another_schema_is_refused():
     with pytest.raises(ValueError, match="bitext.v1"):
-        ShardWriter(
-            io.BytesIO(), path="x", schema=SCHEMA, metadata=ShardMetadata(schema="bitext.v1", recipe_hash="r")
-        )
+        ShardWriter(io.BytesIO(), path="x", schema=SCHEMA, metadata=ShardMetadata(schema="bitext.v1", recipe_hash="r"))
     with pytest.raises(TypeError):
         ShardMetadata(schema="segment.v1", recipe_hash="r", models={"m": object()})
 
@@ -146,9 +144,7 @@ def test_shards_roll_by_size_and_hold_every_row_once(tmp_path):
         table = pq.read_table(s.path)
         assert s.rows == table.num_rows and s.bytes_on_disk == os.path.getsize(s.path)
         assert (s.min_id, s.max_id) == (min(table["id"].to_pylist()), max(table["id"].to_pylist()))
-        assert s.rows_by_source == {
-            k: table["source"].to_pylist().count(k) for k in sorted(set(table["source"].to_pylist()))
-        }
+        assert s.rows_by_source == {k: table["source"].to_pylist().count(k) for k in sorted(set(table["source"].to_pylist()))}
     assert [s.min_id for s in shards] == sorted(s.min_id for s in shards)  # named in id order
     assert files_under(tmp_path) == sorted(os.path.basename(s.path) for s in shards)  # no temp files
 
@@ -265,9 +261,7 @@ def test_manifest_balances_and_lists_the_files(tmp_path):
     assert manifest["stage_counts"]["write"] == {"written": 970, "stored": 40}
     segment = manifest["outputs"]["segment"]
     assert segment["schema"] == "segment.v2" and segment["rows"] == 970
-    assert sorted(f["path"] for f in segment["files"]) == sorted(
-        os.path.join("segment", f) for f in files_under(tmp_path / "segment")
-    )
+    assert sorted(f["path"] for f in segment["files"]) == sorted(os.path.join("segment", f) for f in files_under(tmp_path / "segment"))
     assert manifest["outputs"]["rejected"]["rows"] == 40
     assert manifest["corpusforge_version"] == corpusforge.__version__
     assert manifest["created_at"].endswith("Z")

@@ -17,11 +17,11 @@ from apache_beam import pvalue
 
 from corpusforge.accounting import READ_STAGE, Tally
 from corpusforge.beam.read import beam_open, expand_patterns
+from corpusforge.beam.stages import COUNTS, REJECTED, emit_split
 from corpusforge.beam.write import WriteShards
 from corpusforge.codeswitch.lexicon import LEXICON_SCHEMA, LEXICON_SCHEMA_ID, EntityLexicon, WikidataDumpReader
 from corpusforge.codeswitch.switcher import EntitySwitchStage, SwitchStage
 from corpusforge.io.parquet import ShardMetadata
-from corpusforge.beam.stages import COUNTS, REJECTED, emit_split
 from corpusforge.records import Split
 
 
@@ -115,7 +115,14 @@ class BuildEntityLexicon(beam.PTransform):
             metadata=ShardMetadata(
                 schema=LEXICON_SCHEMA_ID,
                 recipe_hash=recipe_hash,
-                stages=({"name": "wikidata_lexicon", "languages": sorted(reader.languages or []), "aliases": reader.aliases, "require_enwiki": reader.require_enwiki},),
+                stages=(
+                    {
+                        "name": "wikidata_lexicon",
+                        "languages": sorted(reader.languages or []),
+                        "aliases": reader.aliases,
+                        "require_enwiki": reader.require_enwiki,
+                    },
+                ),
             ),
             shard_count=shard_count,
         )

@@ -139,7 +139,6 @@ class DeduplicateExact(beam.PTransform):
             batches
             | "KeyRows" >> beam.ParDo(_KeyRowsFn(self._kind, self._scope))
             | "KeepSmallestId" >> beam.CombinePerKey(_KeepPreferredFn())
-            | "Rebatch"
-            >> beam.ParDo(_RebatchFn(self._batch_size), schema=pvalue.AsSingleton(schema)).with_outputs(COUNTS, main="unique")
+            | "Rebatch" >> beam.ParDo(_RebatchFn(self._batch_size), schema=pvalue.AsSingleton(schema)).with_outputs(COUNTS, main="unique")
         )
         return DedupOutputs(survivors.unique, survivors[COUNTS])

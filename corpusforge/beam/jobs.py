@@ -7,7 +7,8 @@ import argparse
 import logging
 import sys
 import time
-from typing import Callable, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -20,7 +21,9 @@ def job_arguments(prog: str, description: str | None, argv: list[str] | None) ->
     """Command line of a job module (``python -m corpusforge.pipelines.X CONFIG [--set k=v] [beam
     options]``): its arguments and the Beam options it passes through, spelled exactly as Beam
     spells them (no abbreviations); sets up logging."""
-    parser = argparse.ArgumentParser(prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
     parser.add_argument("config", help="the job's YAML config")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key (dotted path, YAML value)")
     args, beam_args = parser.parse_known_args(argv)

@@ -22,7 +22,8 @@ Model placement:
 from __future__ import annotations
 
 import functools
-from typing import Any, Iterable, Optional, Sequence, cast
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 import apache_beam as beam
 import pyarrow as pa
@@ -64,8 +65,8 @@ class TranslateModelHandler(ModelHandler[pa.RecordBatch, PredictionResult, Ct2En
         *,
         batch_tokens: int = 65536,
         bytes_per_token: float = 4.0,
-        share_across_processes: Optional[bool] = None,
-        accelerator: Optional[str] = None,
+        share_across_processes: bool | None = None,
+        accelerator: str | None = None,
     ):
         # BatchElements measures batch size in element_size_fn units (here: tokens). min = max
         # fixes the size: its timing-based search starts from tiny batches, which starve a GPU.
@@ -83,7 +84,7 @@ class TranslateModelHandler(ModelHandler[pa.RecordBatch, PredictionResult, Ct2En
         return self._stage.translator.load_engine()
 
     def run_inference(
-        self, batch: Sequence[pa.RecordBatch], model: Ct2Engine, inference_args: Optional[dict[str, Any]] = None
+        self, batch: Sequence[pa.RecordBatch], model: Ct2Engine, inference_args: dict[str, Any] | None = None
     ) -> Iterable[PredictionResult]:
         self._stage.use_engine(model)  # the process's engine, or a proxy to the machine's shared one
         model_id = self._stage.translator.info.model_id
@@ -132,7 +133,7 @@ class TranslateSegments(beam.PTransform):
     """Segment batches -> ``StageOutputs(kept bitext batches, rejected batches, tallies)``,
     translated through ``RunInference`` with a :class:`TranslateModelHandler`."""
 
-    def __init__(self, stage: TranslateStage, *, handler: Optional[TranslateModelHandler] = None):
+    def __init__(self, stage: TranslateStage, *, handler: TranslateModelHandler | None = None):
         super().__init__(label=f"Stage[{stage.name}]")
         self._stage = stage
         self._handler = handler or TranslateModelHandler(stage)

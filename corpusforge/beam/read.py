@@ -6,7 +6,8 @@ import logging
 import os
 import posixpath
 import re
-from typing import BinaryIO, Iterator, Literal, NamedTuple
+from collections.abc import Iterator
+from typing import BinaryIO, Literal, NamedTuple
 
 import apache_beam as beam
 import pyarrow.parquet as pq
@@ -57,7 +58,7 @@ def expand_patterns(patterns: list[str]) -> list[tuple[str, str]]:
     for pattern in patterns:
         try:
             matched = sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
-        except (IOError, OSError) as exc:  # BeamIOError subclasses IOError
+        except OSError as exc:  # BeamIOError subclasses IOError
             raise FileNotFoundError(f"input pattern {pattern!r} cannot be listed: {exc}") from exc
         if not matched:
             raise FileNotFoundError(f"input pattern {pattern!r} matches no file")
@@ -165,7 +166,9 @@ class _FileRejections:
         self.rows = Rejections(stage=READ_STAGE, kind=kind)
         self.last_position = 0  # of the last row rejected
 
-    def reject(self, position: int, reason: str, detail: str | None = None, raw: bytes | str | None = None, *, file: str | None = None) -> None:
+    def reject(
+        self, position: int, reason: str, detail: str | None = None, raw: bytes | str | None = None, *, file: str | None = None
+    ) -> None:
         self.last_position = position
         self.rows.add(
             id=stable_id(self._source, self._file_key, position), source=self._source, reason=reason, detail=detail,

@@ -20,7 +20,8 @@ import importlib
 import json
 import operator
 import pickle
-from typing import Any, Callable, Iterator, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 import apache_beam as beam
 import pyarrow as pa
@@ -130,7 +131,7 @@ class _SetUp:
     def __init__(self, stage: Stage):
         self.stage = stage
 
-    def __call__(self) -> "_SetUp":
+    def __call__(self) -> _SetUp:
         self.stage.setup()
         return self
 

@@ -23,8 +23,8 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from corpusforge.accounting import Tally
 from corpusforge.io.parquet import (
-    MiB,
     SHARD_GLOBS,
+    MiB,
     ParquetOptions,
     ShardInfo,
     ShardMetadata,
@@ -117,9 +117,7 @@ class _WriteGroupsFn(beam.DoFn):
         table = pa.concat_tables(tables)
         table = table.take(pc.sort_indices(table, sort_keys=self._sort_keys))
         path, sink = self._open_temp()
-        writer = ShardWriter(
-            sink, path=path, schema=self._schema, metadata=self._metadata, partition=partition, options=self._options
-        )
+        writer = ShardWriter(sink, path=path, schema=self._schema, metadata=self._metadata, partition=partition, options=self._options)
         writer.write(table)
         yield writer.close()
 
@@ -213,19 +211,12 @@ class WriteShards(beam.PTransform):
         else:
             temp_shards = (
                 batches
-                | "Route" >> beam.ParDo(
-                    _RouteRowsFn(schema=self._schema, partition_by=self._partition_by, shard_count=self._shard_count)
-                )
+                | "Route" >> beam.ParDo(_RouteRowsFn(schema=self._schema, partition_by=self._partition_by, shard_count=self._shard_count))
                 | "Group" >> beam.GroupByKey()
-                | "WriteGroups" >> beam.ParDo(
-                    _WriteGroupsFn(open_temp=open_temp, schema=self._schema, metadata=self._metadata, options=self._options)
-                )
+                | "WriteGroups"
+                >> beam.ParDo(_WriteGroupsFn(open_temp=open_temp, schema=self._schema, metadata=self._metadata, options=self._options))
             )
-        return (
-            temp_shards
-            | "Gather" >> beam.combiners.ToList()
-            | "Finalise" >> beam.FlatMap(_finalise, temp_dir, self._output_dir)
-        )
+        return temp_shards | "Gather" >> beam.combiners.ToList() | "Finalise" >> beam.FlatMap(_finalise, temp_dir, self._output_dir)
 
 
 def _write_manifest(_, tally: Tally, sections: dict, *shard_lists, names, output_dir, config, recipe_hash, stages, models) -> dict:
@@ -290,15 +281,13 @@ class WriteManifest(beam.PTransform):
 
     def expand(self, pbegin):
         names = list(self._outputs)
-        named = [
-            pcoll | f"Section[{name}]" >> beam.Map(lambda value, name=name: (name, value))
-            for name, pcoll in self._sections.items()
-        ]
+        named = [pcoll | f"Section[{name}]" >> beam.Map(lambda value, name=name: (name, value)) for name, pcoll in self._sections.items()]
         sections = named | "Sections" >> beam.Flatten() if named else pbegin | "NoSections" >> beam.Create([])
         return (
             pbegin
             | "Once" >> beam.Create([None])
-            | "Write" >> beam.Map(
+            | "Write"
+            >> beam.Map(
                 _write_manifest,
                 AsSingleton(self._tally),
                 AsDict(sections),

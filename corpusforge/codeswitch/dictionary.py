@@ -18,13 +18,24 @@ from typing import Any, Literal
 import regex
 
 from corpusforge.codeswitch.mentions import CasePolicy, Gazetteer, check_options
-from corpusforge.codeswitch.switcher import DICTIONARY, Edit, StableDraws, SwitchStage, Switched, apply_edits, language_option, selected_count
+from corpusforge.codeswitch.switcher import (
+    DICTIONARY,
+    Edit,
+    StableDraws,
+    Switched,
+    SwitchStage,
+    apply_edits,
+    language_option,
+    selected_count,
+)
 from corpusforge.io.base import read_lines
 from corpusforge.io.compression import open_input
 from corpusforge.languages import script_of
 
 # dictd POS tags (FreeDict) of function words: the stopwords a dictionary itself names.
-FUNCTION_POS = frozenset({"Det", "Prep", "Pron", "Conj", "AuxV", "Rel Pron", "Refl Pron", "Interro", "Part", "MV", "N/Det", "art", "prep", "pron", "conj"})
+FUNCTION_POS = frozenset(
+    {"Det", "Prep", "Pron", "Conj", "AuxV", "Rel Pron", "Refl Pron", "Interro", "Part", "MV", "N/Det", "art", "prep", "pron", "conj"}
+)
 _B64 = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
 _HEAD = re.compile(r"^(?P<head>.+?)(?:\s+/[^/]*/)?(?:\s+\(.*\))?(?:\s+<(?P<pos>[^<>]*)>)?\s*$")
 _SENSE = re.compile(r"^\d+\.\s+")
@@ -55,7 +66,7 @@ class BilingualDictionary:
         return len(self.entries)
 
     @classmethod
-    def from_muse(cls, path: str, *, src_lang: str, tgt_lang: str) -> "BilingualDictionary":
+    def from_muse(cls, path: str, *, src_lang: str, tgt_lang: str) -> BilingualDictionary:
         """A MUSE file: ``source target`` per line (space or tab); compressed files too. A line
         with other than two fields raises ValueError naming ``path:line``."""
         out = cls(language_option(src_lang, "src_lang"), language_option(tgt_lang, "tgt_lang"), name=os.path.basename(path))
@@ -73,7 +84,7 @@ class BilingualDictionary:
         return out
 
     @classmethod
-    def from_dictd(cls, path: str, *, src_lang: str, tgt_lang: str) -> "BilingualDictionary":
+    def from_dictd(cls, path: str, *, src_lang: str, tgt_lang: str) -> BilingualDictionary:
         """A dictd dictionary: ``path`` is the ``.index`` file or the name without extension;
         the body is ``.dict.dz`` (gzip/dictzip) or ``.dict`` beside it.
 
@@ -246,7 +257,9 @@ class DictionarySwitchStage(SwitchStage):
         if not exists:
             raise ValueError(f"dictionary_path {dictionary_path} does not exist")
         self.dictionary_path, self.format = dictionary_path, format
-        empty = BilingualDictionary(language_option(src_lang, "src_lang"), language_option(tgt_lang, "tgt_lang"), name=os.path.basename(dictionary_path))
+        empty = BilingualDictionary(
+            language_option(src_lang, "src_lang"), language_option(tgt_lang, "tgt_lang"), name=os.path.basename(dictionary_path)
+        )
         self._options: dict[str, Any] = dict(
             ratio=ratio, stopword_policy=stopword_policy, stopwords=stopwords, dictionary_stopwords=dictionary_stopwords,
             translation=translation, case=case, markers=markers, seed=seed,

@@ -16,8 +16,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Collection, Iterable, Iterator, NamedTuple
+from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -82,7 +83,10 @@ class EntityLexicon:
     def add(self, entity: Entity) -> None:
         old = self._entities.get(entity.id)
         if old is not None:
-            aliases = {lang: tuple(dict.fromkeys(old.aliases.get(lang, ()) + entity.aliases.get(lang, ()))) for lang in {*old.aliases, *entity.aliases}}
+            aliases = {
+                lang: tuple(dict.fromkeys(old.aliases.get(lang, ()) + entity.aliases.get(lang, ())))
+                for lang in {*old.aliases, *entity.aliases}
+            }
             entity = Entity(
                 id=old.id,
                 labels={**entity.labels, **old.labels},
@@ -138,7 +142,9 @@ class EntityLexicon:
         pq.write_table(self.to_table(source=source), path, compression="zstd")
 
     @classmethod
-    def from_table(cls, table: pa.Table | pa.RecordBatch, *, languages: Collection[str] | None = None, name: str = "lexicon") -> "EntityLexicon":
+    def from_table(
+        cls, table: pa.Table | pa.RecordBatch, *, languages: Collection[str] | None = None, name: str = "lexicon"
+    ) -> EntityLexicon:
         """From :data:`LEXICON_SCHEMA` rows, keeping only labels and aliases in ``languages``
         (all when None); popularity is kept as stored, so ranks do not depend on the filter."""
         keep = None if languages is None else set(languages)
@@ -156,7 +162,7 @@ class EntityLexicon:
         return lexicon
 
     @classmethod
-    def read_parquet(cls, path: str | os.PathLike, *, languages: Collection[str] | None = None) -> "EntityLexicon":
+    def read_parquet(cls, path: str | os.PathLike, *, languages: Collection[str] | None = None) -> EntityLexicon:
         """From one Parquet file or a directory of shards (as the Beam build writes them)."""
         path = os.fspath(path)
         if not os.path.exists(path):
@@ -254,7 +260,9 @@ def cldr_lexicon(*, languages: Collection[str] | None = None, categories: Collec
     if unknown:
         raise ValueError(f"unknown CLDR categories {sorted(unknown)}; known: {', '.join(CLDR_CATEGORIES)}")
     wanted = None if languages is None else {canonical(code) for code in languages}
-    locales = sorted((Locale.parse(i) for i in locale_identifiers()), key=lambda loc: (loc.territory is not None, loc.variant is not None, str(loc)))
+    locales = sorted(
+        (Locale.parse(i) for i in locale_identifiers()), key=lambda loc: (loc.territory is not None, loc.variant is not None, str(loc))
+    )
     labels: dict[str, dict[str, str]] = {}
     seen: set[str] = set()
     for locale in locales:
@@ -325,7 +333,9 @@ class WikidataDumpReader:
         self.chunk_bytes = chunk_bytes
         self.max_line_bytes = max_line_bytes
 
-    def chunks(self, path: str, *, source: str = "wikidata", file_key: str | None = None, opener: Opener = open_binary) -> Iterator[LineChunk]:
+    def chunks(
+        self, path: str, *, source: str = "wikidata", file_key: str | None = None, opener: Opener = open_binary
+    ) -> Iterator[LineChunk]:
         """The file's lines in chunks of about ``chunk_bytes`` (decompressed by extension)."""
         key = file_key or os.path.basename(path)
         lines: list[Line] = []
@@ -378,7 +388,9 @@ class WikidataDumpReader:
         batch = kept[0] if kept else pa.RecordBatch.from_pylist([], schema=LEXICON_SCHEMA)
         return Split(batch, rejections.to_batch()), filtered
 
-    def read(self, path: str, *, source: str = "wikidata", file_key: str | None = None, opener: Opener = open_binary) -> Iterator[tuple[Split, int]]:
+    def read(
+        self, path: str, *, source: str = "wikidata", file_key: str | None = None, opener: Opener = open_binary
+    ) -> Iterator[tuple[Split, int]]:
         """:meth:`parse` of every chunk of the file, in order."""
         for chunk in self.chunks(path, source=source, file_key=file_key, opener=opener):
             yield self.parse(chunk)
@@ -482,7 +494,9 @@ def _tsv_entities(path: str, opener: Opener) -> Iterator[Entity]:
         if not row["id"] or not row["label"]:
             raise ValueError(f"{path}:{number}: id and label must not be empty")
         aliases = tuple(a for a in row.get("aliases", "").split("|") if a)
-        yield Entity(row["id"], {lang: row["label"]}, {lang: aliases} if aliases else {}, row.get("kind") or None, row.get("enwiki") or None)
+        yield Entity(
+            row["id"], {lang: row["label"]}, {lang: aliases} if aliases else {}, row.get("kind") or None, row.get("enwiki") or None
+        )
 
 
 def _jsonl_entities(path: str, opener: Opener) -> Iterator[Entity]:
@@ -496,6 +510,8 @@ def _jsonl_entities(path: str, opener: Opener) -> Iterator[Entity]:
             raise ValueError(f"{where}: expected an object with a string 'id' and a 'labels' object")
         labels = {_language(code, where): label for code, label in obj["labels"].items()}
         aliases = {_language(code, where): tuple(names) for code, names in (obj.get("aliases") or {}).items()}
-        if not all(isinstance(v, str) and v for v in labels.values()) or not all(isinstance(a, str) for names in aliases.values() for a in names):
+        if not all(isinstance(v, str) and v for v in labels.values()) or not all(
+            isinstance(a, str) for names in aliases.values() for a in names
+        ):
             raise ValueError(f"{where}: labels and aliases must be non-empty strings")
         yield Entity(obj["id"], labels, aliases, obj.get("kind"), obj.get("enwiki"), obj.get("popularity"))

@@ -13,8 +13,9 @@ Three sources, one result type (:class:`Mention`, offsets in code points of the 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable, Literal
+from typing import Literal
 
 import ahocorasick
 import regex
@@ -132,7 +133,7 @@ class Gazetteer:
             self._automaton.make_automaton()
 
     @classmethod
-    def from_lexicon(cls, lexicon, *, languages: Iterable[str] | None, case: CasePolicy = "sensitive", min_length: int = 2) -> "Gazetteer":
+    def from_lexicon(cls, lexicon, *, languages: Iterable[str] | None, case: CasePolicy = "sensitive", min_length: int = 2) -> Gazetteer:
         """Every label and alias of ``lexicon`` (an :class:`~corpusforge.codeswitch.lexicon.EntityLexicon`)
         in ``languages`` (canonical codes; None = all)."""
         return cls(lexicon.forms(None if languages is None else list(languages)), case=case, min_length=min_length)

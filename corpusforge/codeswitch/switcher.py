@@ -15,8 +15,9 @@ import abc
 import hashlib
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
@@ -131,9 +132,7 @@ def apply_edits(source: str, edits: Sequence[Edit], *, matrix_lang: str, markers
     out.append(source[position:])
     pieces.append((source[position:], matrix_lang))
     metrics = code_mixing_metrics([tag for _, tag in tag_pieces(pieces)])
-    return Switched(
-        "".join(out), source, matrix_lang, tuple(spans), **{name: metrics[name] for name in METRICS}
-    )
+    return Switched("".join(out), source, matrix_lang, tuple(spans), **{name: metrics[name] for name in METRICS})
 
 
 class StableDraws:
@@ -271,14 +270,19 @@ class EntitySwitcher:
         """Gazetteer mentions of lexicon entities in ``text`` (code points)."""
         return self.gazetteer.find(text)
 
-    def switch(self, text: str, *, target: str | None = None, mentions: list[Mention] | None = None, record_id: str = "", variant: int = 0) -> Switched:
+    def switch(
+        self, text: str, *, target: str | None = None, mentions: list[Mention] | None = None, record_id: str = "", variant: int = 0
+    ) -> Switched:
         """``text`` with selected mentions switched (``mentions`` default: the gazetteer's).
         ``target`` fixes the language for this call. ``record_id`` and ``variant`` seed the
         draws. Spans are in code points of the switched text; text outside them is unchanged."""
         if mentions is None:
             mentions = self.mentions(text)
         draws = StableDraws(self.seed, record_id, variant)
-        chosen = [mentions[i] for i in draws.sample(len(mentions), selected_count(self.policy, len(mentions), fraction=self.fraction, k=self.k), "mention")]
+        chosen = [
+            mentions[i]
+            for i in draws.sample(len(mentions), selected_count(self.policy, len(mentions), fraction=self.fraction, k=self.k), "mention")
+        ]
         targets = self._targets(chosen, draws, None if target is None else language_option(target, "target"))
         edits = []
         for mention, lang in zip(chosen, targets):
@@ -340,7 +344,9 @@ class EntitySwitcher:
             candidates = [c for c in entity.labels if language_of(c) == lang and script_of(c) in BRAHMIC]
             scheme = INFORMAL
         elif script in BRAHMIC:
-            candidates = sorted((c for c in entity.labels if script_of(c) in BRAHMIC and script_of(c) != script), key=lambda c: (language_of(c) != lang, c))
+            candidates = sorted(
+                (c for c in entity.labels if script_of(c) in BRAHMIC and script_of(c) != script), key=lambda c: (language_of(c) != lang, c)
+            )
             scheme = script
         else:
             return None
@@ -357,7 +363,9 @@ class EntitySwitcher:
 # --- records and stages ---------------------------------------------------------------------------
 
 
-def codeswitch_record(switched: Switched, *, source: str, source_id: str, method: str, variant: int, meta: dict[str, str] | None = None) -> dict:
+def codeswitch_record(
+    switched: Switched, *, source: str, source_id: str, method: str, variant: int, meta: dict[str, str] | None = None
+) -> dict:
     """A ``codeswitch`` row (current schema version); its id is ``stable_id(source_id, method,
     variant)``; ``meta`` is stored as entries sorted by key."""
     return {
@@ -449,7 +457,9 @@ class SwitchStage(Stage):
                     carried = entries_dict(meta)
                     carried.update(provenance)
                     carried["cs.variant"] = str(variant)
-                    rows.append(codeswitch_record(switched, source=source, source_id=rid, method=self.method, variant=variant, meta=carried))
+                    rows.append(
+                        codeswitch_record(switched, source=source, source_id=rid, method=self.method, variant=variant, meta=carried)
+                    )
         return Split(codeswitch_batch(rows), rejected.to_batch())
 
     def tally(self, split: Split) -> Tally:

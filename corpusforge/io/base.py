@@ -15,7 +15,8 @@ import io
 import json
 import logging
 import posixpath
-from typing import Any, BinaryIO, Callable, Iterator, NamedTuple, overload
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO, NamedTuple, overload
 
 import pyarrow as pa
 
@@ -31,7 +32,12 @@ PREVIEW_BYTES = 4096  # what a too-long line keeps for its preview
 _SKIP_BYTES = 1 << 16  # chunk size used to skip the rest of a too-long line
 _BOM = b"\xef\xbb\xbf"
 # Byte order marks of the wide encodings read by decoding (UTF-32 first: its LE mark starts like UTF-16's)
-_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 log = logging.getLogger("corpusforge.io.readers")
 
@@ -93,7 +99,7 @@ class Reader(abc.ABC):
             log.warning("%s holds no rows (an empty file?)", path)
 
     @abc.abstractmethod
-    def _read(self, path: str, batches: "FileBatches", opener: Opener) -> Iterator[Split]:
+    def _read(self, path: str, batches: FileBatches, opener: Opener) -> Iterator[Split]:
         """Feed the file's records and rejections to ``batches``, yielding what it hands back."""
 
 
@@ -104,9 +110,7 @@ class FileRejected(Exception):
     ``file`` to the path read (a reader of several files names the one that broke).
     """
 
-    def __init__(
-        self, reason: str, detail: str, *, position: int | None = None, file: str | None = None, raw: bytes | None = None
-    ):
+    def __init__(self, reason: str, detail: str, *, position: int | None = None, file: str | None = None, raw: bytes | None = None):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
@@ -288,7 +292,14 @@ def read_lines(stream: BinaryIO, max_line_bytes: int) -> Iterator[Line]:
         if number == 1 and data.startswith(_BOM):
             data = data[len(_BOM) :]
         if len(data) > max_line_bytes:
-            yield Line(number, size, None, data[:PREVIEW_BYTES], "line_too_long", f"line of {len(data)} bytes, over max_line_bytes={max_line_bytes}")
+            yield Line(
+                number,
+                size,
+                None,
+                data[:PREVIEW_BYTES],
+                "line_too_long",
+                f"line of {len(data)} bytes, over max_line_bytes={max_line_bytes}",
+            )
         elif b"\x00" in data:
             hint = " (the line looks like UTF-16 without a byte order mark: convert the file to UTF-8)" if _looks_wide(data) else ""
             yield Line(number, size, None, data, "nul_byte", f"NUL byte at byte {data.index(0)} of the line{hint}")

@@ -12,7 +12,8 @@ import gzip
 import io
 import lzma
 import zlib
-from typing import IO, BinaryIO, Callable, Iterator, Protocol
+from collections.abc import Callable, Iterator
+from typing import IO, BinaryIO, Protocol
 
 import zstandard
 

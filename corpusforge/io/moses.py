@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from corpusforge.io.base import (
     MIB,
@@ -61,9 +62,7 @@ class MosesReader(Reader):
     def _read(self, path: str, batches: FileBatches, opener: Opener) -> Iterator[Split]:
         tgt_path = self.target_path(path)
         with open_input(path, opener) as src_stream, open_input(tgt_path, opener) as tgt_stream:
-            pairs = itertools.zip_longest(
-                read_lines(src_stream, self.max_line_bytes), self._target_lines(tgt_stream, tgt_path)
-            )
+            pairs = itertools.zip_longest(read_lines(src_stream, self.max_line_bytes), self._target_lines(tgt_stream, tgt_path))
             unpaired = 0
             for src, tgt in pairs:
                 if src is None or tgt is None:

@@ -29,8 +29,9 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import BinaryIO, Callable, Iterable
+from typing import BinaryIO
 from urllib.parse import quote
 
 import pyarrow as pa
@@ -258,9 +259,7 @@ def partition_dir(value: str | None) -> str:
     return name
 
 
-def check_shard_args(
-    schema: pa.Schema, metadata: ShardMetadata, *, partition_by: str | None = None, target_shard_bytes: int = 1
-) -> None:
+def check_shard_args(schema: pa.Schema, metadata: ShardMetadata, *, partition_by: str | None = None, target_shard_bytes: int = 1) -> None:
     """Fail before writing anything when the metadata names another schema, ``partition_by`` is
     not a string column of the schema or the target size is not positive."""
     if target_shard_bytes <= 0:
@@ -328,9 +327,7 @@ class ShardRoller:
 
     def _open(self, partition: str | None) -> ShardWriter:
         path, sink = self._open_temp()
-        writer = ShardWriter(
-            sink, path=path, schema=self._schema, metadata=self._metadata, partition=partition, options=self._options
-        )
+        writer = ShardWriter(sink, path=path, schema=self._schema, metadata=self._metadata, partition=partition, options=self._options)
         self._writers[partition] = writer
         return writer
 
@@ -341,9 +338,7 @@ class ShardRoller:
         return closed
 
 
-def final_names(
-    shards: Iterable[ShardInfo], directory: str, join: Callable[..., str] = os.path.join
-) -> list[tuple[str, ShardInfo]]:
+def final_names(shards: Iterable[ShardInfo], directory: str, join: Callable[..., str] = os.path.join) -> list[tuple[str, ShardInfo]]:
     """Pair each closed shard's temporary path with the shard at its final path,
     ``[<partition>/]part-00000-of-00004.parquet``, numbered within each partition in
     :meth:`ShardInfo.sort_key` order (deterministic for the same shards)."""
@@ -401,4 +396,3 @@ def write_shards(
         return [shard for _, shard in renames]
     finally:
         shutil.rmtree(temp, ignore_errors=True)
-

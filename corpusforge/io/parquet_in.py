@@ -4,7 +4,8 @@ per-row Python only for derived ids and for the rows it rejects."""
 from __future__ import annotations
 
 import abc
-from typing import Iterator, NoReturn
+from collections.abc import Iterator
+from typing import NoReturn
 
 import numpy as np
 import pyarrow as pa
@@ -64,9 +65,7 @@ class _ParquetFormat(Reader):
                 yield self._chunk(batch, first, wanted, meta_names, batches)
                 first += batch.num_rows
 
-    def _chunk(
-        self, batch: pa.RecordBatch, first: int, wanted: dict[str, str], meta_names: list[str], batches: FileBatches
-    ) -> Split:
+    def _chunk(self, batch: pa.RecordBatch, first: int, wanted: dict[str, str], meta_names: list[str], batches: FileBatches) -> Split:
         n = batch.num_rows
         problems: Problems = {}
         original, batch = batch, valid_utf8(batch, problems)
@@ -88,9 +87,7 @@ class _ParquetFormat(Reader):
         return batches.emit(kept, batch.nbytes)
 
     @abc.abstractmethod
-    def _fields(
-        self, batch: pa.RecordBatch, wanted: dict[str, str], texts: dict[str, pa.Array], problems: Problems
-    ) -> dict[str, pa.Array]:
+    def _fields(self, batch: pa.RecordBatch, wanted: dict[str, str], texts: dict[str, pa.Array], problems: Problems) -> dict[str, pa.Array]:
         """The kind's columns besides id, source and meta."""
 
 

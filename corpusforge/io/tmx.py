@@ -12,11 +12,12 @@ any expansion: the file ends there with one ``xml_entity_bomb`` row.
 
 from __future__ import annotations
 
+import pyexpat
 import re
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 from xml.etree.ElementTree import TreeBuilder
 
-import pyexpat
 from defusedxml.ElementTree import DefusedXMLParser, ParseError, iterparse
 
 from corpusforge.io.base import MIB, FileBatches, FileRejected, Reader, as_id, declared_language, is_blank, open_input
@@ -70,9 +71,7 @@ class _UnexpandingParser(DefusedXMLParser):
         if is_parameter_entity or value is None:
             return
         refs = _ENTITY_REF.findall(value)
-        size = len(_ENTITY_REF.sub("", value).encode("utf-8")) + sum(
-            1 if ref in _PREDEFINED else self._sizes.get(ref, 0) for ref in refs
-        )
+        size = len(_ENTITY_REF.sub("", value).encode("utf-8")) + sum(1 if ref in _PREDEFINED else self._sizes.get(ref, 0) for ref in refs)
         self._sizes[name] = size
         if size > self._max_entity_bytes:
             raise _EntityBomb(name, size)

@@ -28,7 +28,7 @@ class Sentences:
     gaps: list[str]
 
     @classmethod
-    def whole(cls, text: str) -> "Sentences":
+    def whole(cls, text: str) -> Sentences:
         """The text as one sentence (no splitting), surrounding whitespace kept as gaps."""
         body = text.strip()
         if not body:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -24,8 +25,12 @@ from corpusforge.mt.tokenize import CONVENTIONS, EOS
 
 SPECIALS = ["<s>", "<pad>", EOS, "<unk>"]  # fairseq order, as NLLB / M2M vocabularies start
 # File names ct2-transformers-converter users copy next to model.bin (``--copy_files``).
-SPM_FILES = {"nllb": ("sentencepiece.bpe.model", None), "m2m": ("sentencepiece.bpe.model", None),
-             "marian": ("source.spm", "target.spm"), "generic": ("sentencepiece.model", None)}
+SPM_FILES = {
+    "nllb": ("sentencepiece.bpe.model", None),
+    "m2m": ("sentencepiece.bpe.model", None),
+    "marian": ("source.spm", "target.spm"),
+    "generic": ("sentencepiece.model", None),
+}
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ NLLB follows Hugging Face's current (non-legacy) tokenizer: the source language 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Sequence
+from typing import TYPE_CHECKING, Literal
 
 from corpusforge.languages import LanguageCodeError, alpha2, canonical, language_of
 
@@ -88,7 +89,7 @@ class LanguageTags:
     model: str  # for error messages
 
     @classmethod
-    def from_vocabulary(cls, convention: Convention, vocabulary: Sequence[str], *, model: str) -> "LanguageTags":
+    def from_vocabulary(cls, convention: Convention, vocabulary: Sequence[str], *, model: str) -> LanguageTags:
         pattern = convention.tag_pattern
         tags = frozenset(t for t in vocabulary if pattern.match(t)) if pattern else frozenset()
         return cls(convention, tags, model)
@@ -110,8 +111,7 @@ class LanguageTags:
         examples = ", ".join(sorted(self.tags)[:8])
         raise LanguageNotSupported(
             f"model {self.model} has no language token for {lang!r} (looked for {', '.join(spellings) or 'nothing'}); "
-            f"it knows {len(self.tags)} languages under the {self.convention.name} convention"
-            + (f", e.g. {examples}" if examples else "")
+            f"it knows {len(self.tags)} languages under the {self.convention.name} convention" + (f", e.g. {examples}" if examples else "")
         )
 
     def supports(self, lang: str) -> bool:

@@ -15,9 +15,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 from corpusforge.mt.sentences import Sentences, split_sentences
 from corpusforge.mt.tokenize import (
@@ -65,7 +66,7 @@ class ModelInfo:
         source_spm: Path | str | None = None,
         target_spm: Path | str | None = None,
         model_id: str | None = None,
-    ) -> "ModelInfo":
+    ) -> ModelInfo:
         path = Path(path).expanduser()
         if not path.is_dir():
             raise ModelDirectoryError(f"CTranslate2 model directory {path} does not exist")
@@ -171,9 +172,7 @@ class Ct2Engine:
     def compute_type(self) -> str:
         return self._translator.compute_type
 
-    def translate_tokens(
-        self, sources: list[list[str]], prefixes: list[list[str] | None], options: dict
-    ) -> list[tuple[list[str], float]]:
+    def translate_tokens(self, sources: list[list[str]], prefixes: list[list[str] | None], options: dict) -> list[tuple[list[str], float]]:
         """Best hypothesis and its score for each source, in input order. ``options`` are
         ``translate_batch`` keyword arguments (CTranslate2 sorts by length inside, restores order)."""
         if not sources:

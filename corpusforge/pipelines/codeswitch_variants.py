@@ -106,7 +106,15 @@ class _VariantsFn(beam.DoFn):
             problem = text_problem(row.get(name), f"field {name!r}")
             if problem:
                 rejected = Rejections(stage=STAGE, kind="codeswitch")
-                rejected.add(id=row_id, source=cfg.name, reason=problem[0], detail=problem[1], file=file_key, offset=position, raw=json.dumps(row, ensure_ascii=False, default=str))
+                rejected.add(
+                    id=row_id,
+                    source=cfg.name,
+                    reason=problem[0],
+                    detail=problem[1],
+                    file=file_key,
+                    offset=position,
+                    raw=json.dumps(row, ensure_ascii=False, default=str),
+                )
                 batch = rejected.to_batch()
                 yield pvalue.TaggedOutput(REJECTED, batch)
                 yield pvalue.TaggedOutput(COUNTS, Tally.of_split(STAGE, Split(batch.slice(0, 0), batch)))
@@ -124,7 +132,9 @@ class _VariantsFn(beam.DoFn):
                 spans[name] = [asdict(span) for span in switched.spans]
                 if switched.spans:
                     meta = {**carried, "field": name, "row_id": row_id, "cs.variant": str(variant)}
-                    records.append(codeswitch_record(switched, source=cfg.name, source_id=source_id, method=stage.method, variant=variant, meta=meta))
+                    records.append(
+                        codeswitch_record(switched, source=cfg.name, source_id=source_id, method=stage.method, variant=variant, meta=meta)
+                    )
             out.update(cs_variant=variant, cs_row_id=row_id, cs_spans=spans, cs_provenance=provenance)
             yield json.dumps(out, ensure_ascii=False, sort_keys=True, default=str)
         if records:
@@ -174,18 +184,24 @@ def build(p: beam.Pipeline, cfg: VariantsConfig | dict) -> None:
     stages = [stage.describe()]
     models = stage_models(stages)
     rows = p | "Read" >> ReadEvalRows(cfg.inputs, fmt=cfg.format, source=cfg.name, kind="codeswitch")
-    variants = rows.rows | "SpreadRows" >> beam.Reshuffle() | "Switch" >> beam.ParDo(_VariantsFn(stage, cfg)).with_outputs(REJECTED, COUNTS, "records", main="lines")
+    variants = (
+        rows.rows
+        | "SpreadRows" >> beam.Reshuffle()
+        | "Switch" >> beam.ParDo(_VariantsFn(stage, cfg)).with_outputs(REJECTED, COUNTS, "records", main="lines")
+    )
     lines_dir = posixpath.join(cfg.output, "variants")
     temp_dir = posixpath.join(lines_dir, f".tmp-{uuid.uuid4().hex}")  # drawn when the pipeline is built
     outputs = {
         "variants": variants.lines
-        | "WriteVariants" >> beam.io.WriteToText(
-            posixpath.join(temp_dir, "part"), file_name_suffix=".jsonl", shard_name_template="-SSSSS-of-NNNNN"
-        )
+        | "WriteVariants"
+        >> beam.io.WriteToText(posixpath.join(temp_dir, "part"), file_name_suffix=".jsonl", shard_name_template="-SSSSS-of-NNNNN")
         | "GatherVariants" >> beam.combiners.ToList()
         | "PublishVariants" >> beam.FlatMap(_publish_lines, temp_dir, lines_dir, cfg.name)
     }
-    for kind, pcoll in (("codeswitch", variants.records), ("rejected", (rows.rejected, variants[REJECTED]) | "GatherRejected" >> beam.Flatten())):
+    for kind, pcoll in (
+        ("codeswitch", variants.records),
+        ("rejected", (rows.rejected, variants[REJECTED]) | "GatherRejected" >> beam.Flatten()),
+    ):
         outputs[kind] = pcoll | f"Write[{kind}]" >> WriteShards(
             posixpath.join(cfg.output, kind),
             schema=load_schema(kind),

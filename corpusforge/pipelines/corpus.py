@@ -12,7 +12,8 @@ import sys
 import tempfile
 import time
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -132,9 +133,7 @@ class _Run:
     def join(self, kind: str, index: int, records, arriving: list, schema):
         """Conform arriving record batches to the kind's schema and merge them into ``records``.
         (A merge of several producers makes the local runner buffer them: reads are one step.)"""
-        conformed = [
-            pcoll | f"Conform[{kind}@{index}.{n}]" >> beam.Map(_conform, schema) for n, pcoll in enumerate(arriving)
-        ]
+        conformed = [pcoll | f"Conform[{kind}@{index}.{n}]" >> beam.Map(_conform, schema) for n, pcoll in enumerate(arriving)]
         parts = ([records] if records is not None else []) + conformed
         return parts[0] if len(parts) == 1 else parts | f"Join[{kind}@{index}]" >> beam.Flatten()
 

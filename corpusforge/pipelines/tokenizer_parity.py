@@ -41,11 +41,21 @@ from apache_beam import pvalue
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from corpusforge.accounting import READ_STAGE, Tally
+from corpusforge.beam.jobs import job_arguments
 from corpusforge.beam.premium import ComputeLanguageStats
 from corpusforge.beam.read import ReadInputs, ReadSource
 from corpusforge.beam.stages import ApplyStage, SumTallies
-from corpusforge.beam.jobs import job_arguments
-from corpusforge.config import ConfigError, InputSpec, Recipe, construct, read_config_file, recipe_from_dict, resolve_option_paths, resolve_path, validate_config
+from corpusforge.config import (
+    ConfigError,
+    InputSpec,
+    Recipe,
+    construct,
+    read_config_file,
+    recipe_from_dict,
+    resolve_option_paths,
+    resolve_path,
+    validate_config,
+)
 from corpusforge.languages import LanguageCodeError
 from corpusforge.outputs import LocalStore, OutputDirectory, OutputLayout
 from corpusforge.parity import ParityReport, TokenizerTraining, comparison_table, matched_plans, tokenizer_parity, train_tokenizer
@@ -195,18 +205,15 @@ def build(p: beam.Pipeline, job: ParityJob) -> None:
         _ = (
             kept
             | f"Lines[{name}]" >> beam.FlatMap(_lines)
-            | f"Write[{name}]" >> beam.io.WriteToText(
-                str(job.output_dir / f"train_{name}"), file_name_suffix=".txt", num_shards=1, shard_name_template=""
-            )
+            | f"Write[{name}]"
+            >> beam.io.WriteToText(str(job.output_dir / f"train_{name}"), file_name_suffix=".txt", num_shards=1, shard_name_template="")
         )
         achieved = kept | f"Achieved[{name}]" >> ComputeLanguageStats()
         reports[name] = pvalue.AsSingleton(
             plans | f"Report[{name}]" >> beam.Map(lambda ps, got, n: ps[n].report(got), pvalue.AsSingleton(achieved), name)
         )
     tally = counts | "GatherCounts" >> beam.Flatten() | "Account" >> SumTallies()
-    _ = stats | "WriteSampling" >> beam.Map(
-        _write_sampling, str(job.output_dir / SAMPLING_FILE), pvalue.AsSingleton(tally), **reports
-    )
+    _ = stats | "WriteSampling" >> beam.Map(_write_sampling, str(job.output_dir / SAMPLING_FILE), pvalue.AsSingleton(tally), **reports)
 
 
 # -- after the pipeline ----------------------------------------------------------------------
@@ -238,7 +245,14 @@ def _parity(job: ParityJob, model: Path) -> ParityReport:
 # What a run leaves in output.path (WriteToText's temp folders while it runs); overwrite clears
 # only these, and only where they are all the directory holds or parity.json is a report of ours.
 PARITY_LAYOUT = OutputLayout(
-    patterns=(*(f"train_{name}.txt" for name in TRAINING_SETS), *(f"{name}.model" for name in TRAINING_SETS), SAMPLING_FILE, REPORT_FILE, "beam-temp-*", "beam-temp-*/**"),
+    patterns=(
+        *(f"train_{name}.txt" for name in TRAINING_SETS),
+        *(f"{name}.model" for name in TRAINING_SETS),
+        SAMPLING_FILE,
+        REPORT_FILE,
+        "beam-temp-*",
+        "beam-temp-*/**",
+    ),
     marker=REPORT_FILE,
     marker_keys=frozenset({"sampler", "sampling", "training"}),
 )

@@ -62,8 +62,8 @@ from corpusforge.beam.write import WriteManifest, WriteShards
 from corpusforge.config import ConfigError, construct, read_config_file, resolve_option_paths, resolve_path, validate_config
 from corpusforge.io.base import as_id, read_lines, text_problem
 from corpusforge.io.compression import is_corrupt_data_error, open_input
-from corpusforge.io.parquet_in import is_damaged_parquet
 from corpusforge.io.parquet import ShardMetadata
+from corpusforge.io.parquet_in import is_damaged_parquet
 from corpusforge.manifest import stage_models
 from corpusforge.records import Rejections, Split, stable_id
 from corpusforge.schemas import SchemaError, load_schema, parse_type, schema_id
@@ -100,7 +100,7 @@ class TranslateTestConfig(pydantic.BaseModel):
     output: str
 
     @pydantic.model_validator(mode="after")
-    def _distinct_roles(self) -> "TranslateTestConfig":
+    def _distinct_roles(self) -> TranslateTestConfig:
         if len(set(self.fields)) != len(self.fields):
             raise ValueError(f"fields repeat: {self.fields}")
         for role in ("id_field", "lang_field"):
@@ -146,7 +146,9 @@ def input_schema(cfg: TranslateTestConfig) -> pa.Schema:
     if cfg.lang_field is not None and cfg.lang_field not in fields:
         raise ConfigError(f"lang_field: {cfg.lang_field!r} is not a column of {path}")
     if "id" in fields and not pa.types.is_string(fields["id"].type):
-        raise ConfigError(f"columns: the input's id column is {fields['id'].type}; output shards need string ids: set columns: {{id: string}}")
+        raise ConfigError(
+            f"columns: the input's id column is {fields['id'].type}; output shards need string ids: set columns: {{id: string}}"
+        )
     if "source" in fields:
         raise ConfigError(f"{path} has a column 'source', which the output needs for the input's name")
     return pa.schema(list(fields.values()))
@@ -154,20 +156,27 @@ def input_schema(cfg: TranslateTestConfig) -> pa.Schema:
 
 def output_schema(cfg: TranslateTestConfig, columns: pa.Schema) -> pa.Schema:
     """The input's columns, then ``id`` (when the input has none) and ``source``, then provenance."""
+
     def per_field(dtype: pa.DataType) -> pa.DataType:
         return pa.struct([pa.field(name, dtype) for name in cfg.fields])
 
     added = [
         pa.field("source", pa.string(), nullable=False, metadata={"doc": "Name of the evaluation set (the job's name)."}),
         pa.field("mt_model", pa.string(), nullable=False, metadata={"doc": "Id of the translation model (directory name @ content hash)."}),
-        pa.field("mt_src_lang", pa.string(), metadata={"doc": "Language the fields were translated from (null when the model takes none)."}),
+        pa.field(
+            "mt_src_lang", pa.string(), metadata={"doc": "Language the fields were translated from (null when the model takes none)."}
+        ),
         pa.field("mt_tgt_lang", pa.string(), nullable=False, metadata={"doc": "Language the fields were translated into."}),
         pa.field("mt_score", per_field(pa.float64()), metadata={"doc": "Per field: mean per-token log-probability of its translation."}),
-        pa.field("mt_truncated", per_field(pa.bool_()), metadata={"doc": "Per field: a sentence was over max_input_length tokens and was cut."}),
+        pa.field(
+            "mt_truncated", per_field(pa.bool_()), metadata={"doc": "Per field: a sentence was over max_input_length tokens and was cut."}
+        ),
     ]
     if cfg.round_trip:
         added += [
-            pa.field("mt_round_trip_chrf", per_field(pa.float64()), metadata={"doc": "Per field: chrF of the original against the round trip."}),
+            pa.field(
+                "mt_round_trip_chrf", per_field(pa.float64()), metadata={"doc": "Per field: chrF of the original against the round trip."}
+            ),
             pa.field("mt_round_trip_text", per_field(pa.string()), metadata={"doc": "Per field: the translation translated back."}),
         ]
     clash = [f.name for f in added if f.name in columns.names]
@@ -291,11 +300,15 @@ class _PrepareFn(beam.DoFn):
                 rows.append(row)
                 where.append((row_id, file_key, position))
             else:
-                rejected.add(id=row_id, source=cfg.name, reason=problem[0], detail=problem[1], file=file_key, offset=position, raw=_preview(row))
+                rejected.add(
+                    id=row_id, source=cfg.name, reason=problem[0], detail=problem[1], file=file_key, offset=position, raw=_preview(row)
+                )
         batch, mismatched = rows_to_batch(rows, self._schema)
         for i, detail in sorted(mismatched.items()):
             row_id, file_key, position = where[i]
-            rejected.add(id=row_id, source=cfg.name, reason="schema_mismatch", detail=detail, file=file_key, offset=position, raw=_preview(rows[i]))
+            rejected.add(
+                id=row_id, source=cfg.name, reason="schema_mismatch", detail=detail, file=file_key, offset=position, raw=_preview(rows[i])
+            )
         where = [w for i, w in enumerate(where) if i not in mismatched]
         tally = Tally()  # the rows were counted as read by ReadEvalRows
         tally.add(STAGE, cfg.name, "created", batch.num_rows * (self._targets - 1))
@@ -437,7 +450,8 @@ def build(p: beam.Pipeline, cfg: TranslateTestConfig | dict) -> None:
     )
     shards = {
         "translated": translated.rows
-        | "Write[translated]" >> WriteShards(
+        | "Write[translated]"
+        >> WriteShards(
             posixpath.join(cfg.output, "translated"),
             schema=schema,
             metadata=ShardMetadata(schema=SCHEMA_ID, recipe_hash=digest, stages=tuple(stages), models=models),
@@ -446,7 +460,8 @@ def build(p: beam.Pipeline, cfg: TranslateTestConfig | dict) -> None:
         ),
         "rejected": (read.rejected, prepared[REJECTED], translated[REJECTED])
         | "GatherRejected" >> beam.Flatten()
-        | "Write[rejected]" >> WriteShards(
+        | "Write[rejected]"
+        >> WriteShards(
             posixpath.join(cfg.output, "rejected"),
             schema=load_schema("rejected"),
             metadata=ShardMetadata(schema=schema_id("rejected"), recipe_hash=digest, stages=tuple(stages), models=models),

@@ -10,7 +10,8 @@ declares how it executes (:attr:`Stage.execution`); Beam sees a stage only throu
 from __future__ import annotations
 
 import abc
-from typing import Any, Callable, Literal, Protocol
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
 
 import pyarrow as pa
 

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from corpusforge.languages import LanguageCodeError, canonical, language_of, script_compatible
 from corpusforge.records import Split, reject_where, with_columns
 from corpusforge.transforms.base import Stage
-from corpusforge.transforms.lid import parse_languages, parse_thresholds, language_problems
+from corpusforge.transforms.lid import language_problems, parse_languages, parse_thresholds
 
 SIDES = ("src", "tgt")
 SCORE_FIELDS = [
@@ -107,7 +107,9 @@ class BitextFilter(Stage):
         self.char_bounds = (min_char_ratio, max_char_ratio)
         self.byte_bounds = (min_byte_ratio, max_byte_ratio)
         self.requires = (
-            "sides_identical", "char_ratio", "byte_ratio",
+            "sides_identical",
+            "char_ratio",
+            "byte_ratio",
             *(f"{side}_lang_score" for side in SIDES if check_languages),
             *(f"{side}_script" for side in SIDES if check_scripts),
         )
@@ -140,12 +142,16 @@ class BitextFilter(Stage):
             pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(pc.fill_null(batch.column(f"{side}_text"), ""))), 0).to_pylist()
             for side in SIDES
         ]
-        add([s or t for s, t in zip(*empty)], "empty_side", lambda i: "empty " + " and ".join(side for side, e in zip(SIDES, empty) if e[i]))
+        add(
+            [s or t for s, t in zip(*empty)], "empty_side", lambda i: "empty " + " and ".join(side for side, e in zip(SIDES, empty) if e[i])
+        )
         _require(batch, ["sides_identical", "char_ratio", "byte_ratio"], "BitextScorer")
         add(pc.fill_null(batch.column("sides_identical"), False).to_pylist(), "identical_sides", "source and target are the same text")
 
         if self.check_languages:
-            problems = {side: language_problems(batch, f"{side}_", self.languages[side], self.thresholds, self.default_threshold) for side in SIDES}
+            problems = {
+                side: language_problems(batch, f"{side}_", self.languages[side], self.thresholds, self.default_threshold) for side in SIDES
+            }
             for kind in ("mismatch", "low_score"):
                 for side in SIDES:
                     side_problems, side_details = problems[side]
@@ -164,7 +170,9 @@ class BitextFilter(Stage):
 
         reasons = [row[0] if row else None for row in failures]
         detail = ["; ".join(row) if row else None for row in details]
-        return reject_where(batch, [r is not None for r in reasons], stage=self.name, kind="bitext", reason=reasons, detail=detail, text_column="src_text")
+        return reject_where(
+            batch, [r is not None for r in reasons], stage=self.name, kind="bitext", reason=reasons, detail=detail, text_column="src_text"
+        )
 
     def _wrong_script(self, batch: pa.RecordBatch, side: str) -> list[str | None]:
         """Per row, why the side's script does not fit its language (None when it fits or the

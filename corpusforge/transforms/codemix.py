@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Collection, Sequence
+from collections.abc import Collection, Sequence
 
 import pyarrow as pa
 
@@ -88,7 +88,11 @@ METRIC_FIELDS = [
     pa.field("cmi", pa.float64(), metadata={"doc": "Code-mixing index (Das & Gambaeck 2014, utterance level), 0-100."}),
     pa.field("m_index", pa.float64(), metadata={"doc": "Multilingual index (Barnett et al. 2000; Guzman et al. 2017), 0-1."}),
     pa.field("i_index", pa.float64(), metadata={"doc": "Integration index (Guzman et al. 2017): switch points / (language tokens - 1)."}),
-    pa.field("burstiness", pa.float64(), metadata={"doc": "Burstiness of language span lengths (Goh & Barabasi 2008), -1 to 1; null with < 2 spans."}),
+    pa.field(
+        "burstiness",
+        pa.float64(),
+        metadata={"doc": "Burstiness of language span lengths (Goh & Barabasi 2008), -1 to 1; null with < 2 spans."},
+    ),
     pa.field("switch_points", pa.int32(), metadata={"doc": "Number of language switch points."}),
     pa.field("switch_fraction", pa.float64(), metadata={"doc": "Switch points per token (all tokens)."}),
 ]

@@ -11,7 +11,8 @@ Which duplicate survives never depends on input order or batching: the row with 
 from __future__ import annotations
 
 import hashlib
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -87,8 +88,10 @@ class ExactDeduplicator:
         best = self._best
         for row, (key, id_, source) in enumerate(zip(keys, ids, sources)):
             current = best.get(key)
-            if current is None or (id_, source) < current[:2] or (
-                (id_, source) == current[:2] and self._preferred_to(number, row, current)
+            if (
+                current is None
+                or (id_, source) < current[:2]
+                or ((id_, source) == current[:2] and self._preferred_to(number, row, current))
             ):
                 best[key] = (id_, source, number, row)
 

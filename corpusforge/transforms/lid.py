@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Literal, Sequence
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
@@ -48,9 +49,21 @@ def default_model_path() -> Path:
 
 def lid_fields(prefix: str = "") -> list[pa.Field]:
     return [
-        pa.field(f"{prefix}lang", pa.string(), metadata={"doc": "Language, ISO 639-3 + ISO 15924 script: detected, or declared and kept (lang_policy=fill)."}),
-        pa.field(f"{prefix}lang_score", pa.float32(), metadata={"doc": "Model score of the language in lang (0 when it is not among the top k); null for blank text."}),
-        pa.field(f"{prefix}lang_topk", TOPK_TYPE, metadata={"doc": "The model's best languages with scores, best first (renormalised over expected_languages when set)."}),
+        pa.field(
+            f"{prefix}lang",
+            pa.string(),
+            metadata={"doc": "Language, ISO 639-3 + ISO 15924 script: detected, or declared and kept (lang_policy=fill)."},
+        ),
+        pa.field(
+            f"{prefix}lang_score",
+            pa.float32(),
+            metadata={"doc": "Model score of the language in lang (0 when it is not among the top k); null for blank text."},
+        ),
+        pa.field(
+            f"{prefix}lang_topk",
+            TOPK_TYPE,
+            metadata={"doc": "The model's best languages with scores, best first (renormalised over expected_languages when set)."},
+        ),
     ]
 
 
@@ -488,4 +501,3 @@ class LanguageFilter(Stage):
         problems, details = language_problems(batch, "", self._allowed, self.thresholds, self.default_threshold)
         reasons = [None if p is None else f"lang_{p}" for p in problems]
         return reject_where(batch, [r is not None for r in reasons], stage=self.name, kind="segment", reason=reasons, detail=details)
-

@@ -178,7 +178,7 @@ class _Rule:
     re2_replacement: str | None = None
 
     @classmethod
-    def of(cls, pattern: str, replacement: str) -> "_Rule":
+    def of(cls, pattern: str, replacement: str) -> _Rule:
         if not _META.intersection(pattern) and "\\" not in replacement:
             return cls(pattern, replacement, "literal")
         re2_pattern, re2_replacement = _re2_pattern(pattern), _re2_replacement(replacement)

@@ -165,7 +165,7 @@ class LanguageTotals:
     def norm_bytes(self) -> float:
         return self.norm_millibytes / MILLI
 
-    def add(self, other: "LanguageTotals") -> None:
+    def add(self, other: LanguageTotals) -> None:
         self.segments += other.segments
         self.bytes += other.bytes
         self.norm_millibytes += other.norm_millibytes
@@ -181,7 +181,7 @@ class LanguageStats:
     totals: dict[str, LanguageTotals] = field(default_factory=dict)
 
     @classmethod
-    def of_batch(cls, batch: pa.RecordBatch | pa.Table) -> "LanguageStats":
+    def of_batch(cls, batch: pa.RecordBatch | pa.Table) -> LanguageStats:
         stats = cls()
         stats.add_batch(batch)
         return stats
@@ -201,9 +201,7 @@ class LanguageStats:
                     "source": batch.column(prefix + "premium_source"),
                 }
             )
-            grouped = table.group_by("lang").aggregate(
-                [("bytes", "count"), ("bytes", "sum"), ("norm", "sum"), ("source", "distinct")]
-            )
+            grouped = table.group_by("lang").aggregate([("bytes", "count"), ("bytes", "sum"), ("norm", "sum"), ("source", "distinct")])
             for row in grouped.to_pylist():
                 self._totals(row["lang"]).add(
                     LanguageTotals(
@@ -217,7 +215,7 @@ class LanguageStats:
     def _totals(self, lang: str) -> LanguageTotals:
         return self.totals.setdefault(lang, LanguageTotals())
 
-    def merge(self, other: "LanguageStats") -> "LanguageStats":
+    def merge(self, other: LanguageStats) -> LanguageStats:
         """Add ``other`` into this one (in place) and return it."""
         for lang, totals in other.totals.items():
             self._totals(lang).add(totals)

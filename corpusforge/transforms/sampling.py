@@ -21,16 +21,16 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpusforge.accounting import Tally
 from corpusforge.languages import LanguageCodeError, canonical
 from corpusforge.premium import table_code
-from corpusforge.accounting import Tally
 from corpusforge.records import Split, reject_where, stable_id
 from corpusforge.transforms.base import GlobalStage, Stage
 from corpusforge.transforms.premium import UNKNOWN_LANG, LanguageStats, milli_bytes
@@ -113,13 +113,13 @@ class ByteBudgetSampler(GlobalStage):
             "seed": self.seed,
         }
 
-    def statistics(self) -> "SamplingStats":
+    def statistics(self) -> SamplingStats:
         return SamplingStats(seed=self.seed)
 
     def output_statistics(self) -> LanguageStats:
         return LanguageStats()
 
-    def reports(self, *, stats: "SamplingStats", plan: Stage, output: LanguageStats) -> dict:
+    def reports(self, *, stats: SamplingStats, plan: Stage, output: LanguageStats) -> dict:
         """``sampling``: achieved vs target per language; ``languages_before_sample``: what the
         sample was drawn from (``languages``, what was written, comes from :meth:`written_reports`)."""
         assert isinstance(plan, SamplingPlan)  # the plan is the one self.plan() built
@@ -128,7 +128,7 @@ class ByteBudgetSampler(GlobalStage):
     def written_reports(self, kind: str) -> dict:
         return {"languages": LanguageStats} if kind in self.kinds else {}
 
-    def plan(self, stats: "SamplingStats") -> "SamplingPlan":
+    def plan(self, stats: SamplingStats) -> SamplingPlan:
         """Per-language rates and keep thresholds from the corpus statistics (phase two's input)."""
         if stats.seed != self.seed:
             raise ValueError(f"statistics were gathered with seed {stats.seed}, the sampler has seed {self.seed}")
@@ -137,9 +137,7 @@ class ByteBudgetSampler(GlobalStage):
             targets = {lang: self.targets.get(lang, size) for lang, size in sizes.items()}
         else:
             targets = self._temperature_targets(sizes)
-        rates = {
-            lang: (min(targets[lang] / size, self.max_repeat) if size > 0 else 1.0) for lang, size in sizes.items()
-        }
+        rates = {lang: (min(targets[lang] / size, self.max_repeat) if size > 0 else 1.0) for lang, size in sizes.items()}
         thresholds = {lang: stats.threshold(lang, rate - math.floor(rate)) for lang, rate in rates.items()}
         return SamplingPlan(rates=rates, thresholds=thresholds, targets=targets, input_stats=stats.languages, seed=self.seed)
 
@@ -185,7 +183,7 @@ class SamplingStats:
         else:
             self.histograms[lang] = counts
 
-    def merge(self, other: "SamplingStats") -> "SamplingStats":
+    def merge(self, other: SamplingStats) -> SamplingStats:
         """Add ``other`` into this one (in place) and return it."""
         if other.seed != self.seed:
             raise ValueError(f"cannot merge sampling statistics of seeds {self.seed} and {other.seed}")

@@ -57,9 +57,19 @@ def kind_of(batch: pa.RecordBatch) -> str:
 
 def script_fields(prefix: str = "") -> list[pa.Field]:
     return [
-        pa.field(f"{prefix}script", pa.string(), metadata={"doc": "Dominant script (ISO 15924) of the text's letters; Zyyy when it has none."}),
-        pa.field(f"{prefix}script_props", PROPS_TYPE, metadata={"doc": "Share of each Unicode script among the text's letters, largest first."}),
-        pa.field(f"{prefix}mixed_script", pa.bool_(), metadata={"doc": "Whether letters outside the dominant writing system are at least the stage's mixed_threshold of all letters."}),
+        pa.field(
+            f"{prefix}script", pa.string(), metadata={"doc": "Dominant script (ISO 15924) of the text's letters; Zyyy when it has none."}
+        ),
+        pa.field(
+            f"{prefix}script_props", PROPS_TYPE, metadata={"doc": "Share of each Unicode script among the text's letters, largest first."}
+        ),
+        pa.field(
+            f"{prefix}mixed_script",
+            pa.bool_(),
+            metadata={
+                "doc": "Whether letters outside the dominant writing system are at least the stage's mixed_threshold of all letters."
+            },
+        ),
     ]
 
 

@@ -46,7 +46,9 @@ from corpusforge.transforms.script import script_table
 OTHER = "other"
 UNDETERMINED = "und"
 TOKENS_TYPE = pa.list_(pa.struct([pa.field("token", pa.string()), pa.field("tag", pa.string())]))
-TOKENS_FIELD = pa.field("tokens", TOKENS_TYPE, metadata={"doc": "Tokens in order, each with a language code, 'other' (language-independent) or 'und'."})
+TOKENS_FIELD = pa.field(
+    "tokens", TOKENS_TYPE, metadata={"doc": "Tokens in order, each with a language code, 'other' (language-independent) or 'und'."}
+)
 
 # Language-independent token kinds first, so ``user@example.com`` is one e-mail, not a word.
 _TOKEN = regex.compile(
@@ -246,9 +248,7 @@ class TokenTagger(Stage):
         back: list[list[int]] = []
         for word, allowed in zip(words[1:], options[1:]):
             pointers = [max(range(k), key=lambda p: scores[p] + (stay if p == s else switch)) for s in range(k)]
-            scores = [
-                scores[p] + (stay if p == s else switch) + emission(word, states[s], allowed) for s, p in enumerate(pointers)
-            ]
+            scores = [scores[p] + (stay if p == s else switch) + emission(word, states[s], allowed) for s, p in enumerate(pointers)]
             back.append(pointers)
         path = [max(range(k), key=scores.__getitem__)]
         for pointers in reversed(back):
@@ -286,4 +286,3 @@ class TokenTagger(Stage):
             for text, langs, topk, row_spans in zip(texts, declared, topks, spans)
         ]
         return Split.keep_all(with_columns(batch, [TOKENS_FIELD], [pa.array(rows, TOKENS_TYPE)]))
-

@@ -15,9 +15,10 @@ empty_translation), so ``created = kept + rejected`` for this stage.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 import pyarrow as pa
 
@@ -197,7 +198,7 @@ class TranslateStage(Stage):
         chrf = CHRF()
         return [(chrf.sentence_score(b.text, [text]).score, b.text) for b, text in zip(back, texts)]
 
-    def _plan(self, batch: pa.RecordBatch) -> "_Plan":
+    def _plan(self, batch: pa.RecordBatch) -> _Plan:
         names = batch.schema.names
         n = batch.num_rows
         plan = _Plan(
@@ -249,7 +250,7 @@ class TranslateStage(Stage):
         """Id of the bitext row (kept or rejected) for a segment translated into ``target``."""
         return stable_id(segment_id, self.name, self.origin, self.translator.info.model_id, target)
 
-    def _assemble(self, plan: "_Plan", results: list) -> Split:
+    def _assemble(self, plan: _Plan, results: list) -> Split:
         rows: dict[str, list] = {name: [] for name in self.schema.names}
         model_id = self.translator.info.model_id
         for (row, target), (translation, (similarity, back)) in zip(plan.jobs, results):

@@ -36,9 +36,10 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Callable, Literal, Sequence, overload
+from typing import Literal, overload
 
 import pyarrow as pa
 import regex
@@ -78,12 +79,51 @@ UNSUPPORTED = {"Arab": _PERSO_ARABIC, "Aran": _PERSO_ARABIC}
 # Devanagari letters some targets cannot write -> nearest letters they can (applied only where
 # the target leaves the letter unconverted).
 APPROXIMATIONS = {
-    "ऑ": "ओ", "ॉ": "ो", "ऍ": "ए", "ॅ": "े", "ऎ": "ए", "ॆ": "े", "ऒ": "ओ", "ॊ": "ो",
-    "ऄ": "अ", "ॲ": "अ", "ॳ": "अ", "ॴ": "आ", "ॵ": "औ", "ॶ": "उ", "ॷ": "ऊ",
-    "ऺ": "े", "ऻ": "ो", "ॎ": "े", "ॏ": "ौ", "ॕ": "े", "ॖ": "ु", "ॗ": "ू",
-    "ऋ": "रि", "ॠ": "री", "ऌ": "लि", "ॡ": "ली", "ृ": "्रि", "ॄ": "्री", "ॢ": "्लि", "ॣ": "्ली",
-    "ष": "श", "ळ": "ल", "ऽ": "", "ऀ": "ँ", "ँ": "ं", "ॱ": "", "ॽ": "", "॰": ".",
-    "ॻ": "ग", "ॼ": "ज", "ॾ": "ड", "ॿ": "ब", "ॹ": "ज", "ॺ": "य", "ॸ": "ड",
+    "ऑ": "ओ",
+    "ॉ": "ो",
+    "ऍ": "ए",
+    "ॅ": "े",
+    "ऎ": "ए",
+    "ॆ": "े",
+    "ऒ": "ओ",
+    "ॊ": "ो",
+    "ऄ": "अ",
+    "ॲ": "अ",
+    "ॳ": "अ",
+    "ॴ": "आ",
+    "ॵ": "औ",
+    "ॶ": "उ",
+    "ॷ": "ऊ",
+    "ऺ": "े",
+    "ऻ": "ो",
+    "ॎ": "े",
+    "ॏ": "ौ",
+    "ॕ": "े",
+    "ॖ": "ु",
+    "ॗ": "ू",
+    "ऋ": "रि",
+    "ॠ": "री",
+    "ऌ": "लि",
+    "ॡ": "ली",
+    "ृ": "्रि",
+    "ॄ": "्री",
+    "ॢ": "्लि",
+    "ॣ": "्ली",
+    "ष": "श",
+    "ळ": "ल",
+    "ऽ": "",
+    "ऀ": "ँ",
+    "ँ": "ं",
+    "ॱ": "",
+    "ॽ": "",
+    "॰": ".",
+    "ॻ": "ग",
+    "ॼ": "ज",
+    "ॾ": "ड",
+    "ॿ": "ब",
+    "ॹ": "ज",
+    "ॺ": "य",
+    "ॸ": "ड",
     romanize.NUKTA: "",
 }
 
@@ -98,18 +138,39 @@ SOURCE_FIXES = {
     "Orya": {"ୱ": "व"},
     "Taml": {"ஂ": "ं"},
     "Mlym": {  # chillu letters are a consonant with virama; dot reph is र्
-        "ൺ": "ण्", "ൻ": "न्", "ർ": "र्", "ൽ": "ल्", "ൾ": "ळ्", "ൿ": "क्", "ൔ": "म्", "ൕ": "य्", "ൖ": "ऴ्",
-        "ൎ": "र्", "ഩ": "ऩ", "ഺ": "ट", "഻": "्", "഼": "्",
+        "ൺ": "ण्",
+        "ൻ": "न्",
+        "ർ": "र्",
+        "ൽ": "ल्",
+        "ൾ": "ळ्",
+        "ൿ": "क्",
+        "ൔ": "म्",
+        "ൕ": "य्",
+        "ൖ": "ऴ्",
+        "ൎ": "र्",
+        "ഩ": "ऩ",
+        "ഺ": "ट",
+        "഻": "्",
+        "഼": "्",
         "ൗ": "ौ",  # reformed spelling writes au as the length mark alone
     },
     "Sinh": {  # æ vowels as the English-loan vowel ॅ; prenasalised stops as nasal + stop
-        "ඇ": "ऍ", "ඈ": "ऍ", "ැ": "ॅ", "ෑ": "ॅ", "ඁ": "ँ",
-        "ඟ": "ङ्ग", "ඦ": "ञ्ज", "ඬ": "ण्ड", "ඳ": "न्द", "ඹ": "म्ब", "ෆ": "फ़",
+        "ඇ": "ऍ",
+        "ඈ": "ऍ",
+        "ැ": "ॅ",
+        "ෑ": "ॅ",
+        "ඁ": "ँ",
+        "ඟ": "ङ्ग",
+        "ඦ": "ञ्ज",
+        "ඬ": "ण्ड",
+        "ඳ": "न्द",
+        "ඹ": "म्ब",
+        "ෆ": "फ़",
     },
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def source_normalizer(script: str) -> Callable[[str], str]:
     """Prepares a word of a non-Devanagari Brahmic source for sanscript: NFC, then the nukta
     letters NFC decomposes (Gurmukhi ਜ਼, Bengali ড়, Odia ଡ଼) composed again, as sanscript's
@@ -184,7 +245,7 @@ def resolve(code: str) -> Resolved:
     raise TransliterationError(f"{code!r} is written in script {script}, which is not supported; supported: {supported()}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _script_chars(script: str) -> str:
     """A ``re`` character class body for the BMP code points of one Unicode script (read from
     ``regex``'s script property once; the stdlib ``re`` engine then does the scanning)."""
@@ -201,7 +262,7 @@ def _script_chars(script: str) -> str:
     return "".join(ranges)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def run_pattern(scheme: str) -> re.Pattern:
     """Maximal runs of a scheme's letters, as one capturing group (for ``split``). Brahmic:
     the script's characters, with ZWJ/ZWNJ inside and dandas right after. Roman: Latin letters
@@ -217,7 +278,7 @@ def run_pattern(scheme: str) -> re.Pattern:
     return re.compile(f"((?:[{letters}]|[{re.escape(signs)}](?=[{letters}]))+)")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _scheme(name: str, as_source: bool):
     """sanscript's scheme, with these changes. Bengali writes व as ৱ, so ब and व stay apart. As
     a source, a letter that several Devanagari letters share reads as the first of them
@@ -244,7 +305,7 @@ def _scheme(name: str, as_source: bool):
     return type(scheme)(data=data, name=name)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def scheme_map(source: str, target: str) -> SchemeMap:
     return SchemeMap(_scheme(source, True), _scheme(target, False))
 
@@ -253,7 +314,7 @@ def _convert(text: str, mapping: SchemeMap) -> str:
     return sanscript.transliterate(text, scheme_map=mapping)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def approximator(target: str) -> Callable[[str], str]:
     """Prepares a Devanagari word for ``target``: nukta letters decomposed, then every
     :data:`APPROXIMATIONS` entry the target cannot write replaced, and the nukta dropped after
@@ -269,9 +330,7 @@ def approximator(target: str) -> Callable[[str], str]:
         table.update({0x200C: "", 0x200D: ""})
     for key, value in table.items():  # a replacement may need replacing in turn (ँ -> ं)
         table[key] = value.translate(table).translate(table)
-    bare = "".join(
-        letter[0] for letter in romanize.NUKTA_TABLE.values() if leftover(_convert(letter.translate(table), mapping))
-    )
+    bare = "".join(letter[0] for letter in romanize.NUKTA_TABLE.values() if leftover(_convert(letter.translate(table), mapping)))
     strip = re.compile(f"([{bare}]){romanize.NUKTA}") if bare else None
 
     def prepare(word: str) -> str:
@@ -295,9 +354,7 @@ def _iso_split(word: str) -> list[str]:
     for i in range(1, len(word)):
         ch, prev = word[i], word[i - 1]
         inherent_a = prev == "अ" or prev in romanize.CONSONANTS or (prev == romanize.NUKTA and i >= 2)
-        if (ch in "इउ" and inherent_a) or (
-            ch == "ह" and prev == romanize.VIRAMA and i >= 2 and word[i - 2] in _ISO_STOPS
-        ):
+        if (ch in "इउ" and inherent_a) or (ch == "ह" and prev == romanize.VIRAMA and i >= 2 and word[i - 2] in _ISO_STOPS):
             parts.append(word[start:i])
             start = i
     parts.append(word[start:])
@@ -735,4 +792,3 @@ class TransliterationPairs(Stage):
     def tally(self, split: Split) -> Tally:
         """Row counts for the run manifest: every pair is a ``created`` row."""
         return Tally.of_rows(self.name, "created", split.kept)
-
