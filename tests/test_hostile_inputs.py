@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
+from support import write_recipe
 
 from corpusforge.cli import main
 from corpusforge.config import ConfigError, load_recipe
@@ -201,20 +202,6 @@ def test_utf16_without_a_bom_says_so_in_the_nul_byte_rejection(tmp_path):
 # Leftovers of a dead run; a live run's files
 
 
-def recipe_for(tmp_path: Path, output: Path, *, overwrite: bool) -> Path:
-    data = tmp_path / "data" / "a.txt"
-    data.parent.mkdir(parents=True, exist_ok=True)
-    data.write_text("hello world\n", encoding="utf-8")
-    recipe = {
-        "name": "t",
-        "inputs": [{"name": "a", "format": "text", "paths": [str(data)], "options": {"lang": "en"}}],
-        "output": {"path": str(output), "overwrite": overwrite},
-    }
-    path = tmp_path / "recipe.yaml"
-    path.write_text(json.dumps(recipe), encoding="utf-8")
-    return path
-
-
 # A run that claims the output, writes a complete temp shard as the Beam sink does, then dies
 # (SIGKILL) or, with "wait", stays alive until its stdin closes.
 _WRITER = textwrap.dedent(
@@ -247,7 +234,7 @@ def start_writer(recipe: Path, mode: str) -> subprocess.Popen:
 @pytest.mark.parametrize("overwrite", [False, True])
 def test_a_killed_runs_temp_shards_are_removed_by_the_next_run(tmp_path, overwrite):
     output = tmp_path / "out"
-    recipe = recipe_for(tmp_path, output, overwrite=overwrite)
+    recipe = write_recipe(tmp_path, output, overwrite=overwrite, text="hello world\n")
     proc = start_writer(recipe, "kill")
     assert proc.wait() == -signal.SIGKILL
     leftover = output / "segment" / ".tmp-0123456789abcdef" / "4567.parquet"
@@ -261,7 +248,7 @@ def test_a_killed_runs_temp_shards_are_removed_by_the_next_run(tmp_path, overwri
 
 def test_a_live_runs_temp_files_are_never_removed(tmp_path):
     output = tmp_path / "out"
-    recipe = recipe_for(tmp_path, output, overwrite=True)
+    recipe = write_recipe(tmp_path, output, overwrite=True, text="hello world\n")
     proc = start_writer(recipe, "wait")
     try:
         temp = output / "segment" / ".tmp-0123456789abcdef" / "4567.parquet"
@@ -277,7 +264,7 @@ def test_a_live_runs_temp_files_are_never_removed(tmp_path):
 
 def test_a_directory_with_leftovers_and_a_file_of_the_user_is_still_refused(tmp_path):
     output = tmp_path / "out"
-    recipe = recipe_for(tmp_path, output, overwrite=False)
+    recipe = write_recipe(tmp_path, output, overwrite=False, text="hello world\n")
     proc = start_writer(recipe, "kill")
     proc.wait()
     (output / "notes.txt").write_text("mine", encoding="utf-8")

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support import write_recipe
 
 from corpusforge.beam.outputs import BeamStore
 from corpusforge.cli import main
@@ -21,23 +22,6 @@ from corpusforge.pipelines.tokenizer_parity import config_from_dict
 from corpusforge.pipelines.tokenizer_parity import prepare_output as prepare_parity_output
 
 DEMO_OUTPUT_ENTRIES = ("_manifest.json", "segment", "bitext", "codeswitch", "rejected")
-
-
-def write_recipe(folder: Path, output: Path, *, overwrite: bool, data: Path | None = None) -> Path:
-    """A small recipe in ``folder`` reading ``data`` (default: ``folder/data/a.txt``)."""
-    data = data or folder / "data" / "a.txt"
-    data.parent.mkdir(parents=True, exist_ok=True)
-    if not data.exists():
-        data.write_text("hello world\nnamaste duniya\n", encoding="utf-8")
-    folder.mkdir(parents=True, exist_ok=True)
-    recipe = {
-        "name": "t",
-        "inputs": [{"name": "a", "format": "text", "paths": [str(data)], "options": {"lang": "en"}}],
-        "output": {"path": str(output), "overwrite": overwrite},
-    }
-    path = folder / "recipe.yaml"
-    path.write_text(json.dumps(recipe), encoding="utf-8")
-    return path
 
 
 def prepare(recipe_path: Path) -> None:
