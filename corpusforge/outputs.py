@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import socket
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -140,6 +141,7 @@ class RunLock:
 
     def __init__(self, path: str, fd: int, *, created: bool):
         self.path, self._fd, self.created = path, fd, created
+        self.info: dict = {}
 
     @staticmethod
     def holder(path: str) -> dict | None:
@@ -164,6 +166,19 @@ class RunLock:
     @classmethod
     def ours(cls, directory: str) -> bool:
         return directory in cls._held
+
+    @classmethod
+    def created_by_us(cls, directory: str) -> bool:
+        """Whether this process's claim on ``directory`` created its lock file (none was there)."""
+        lock = cls._held.get(directory)
+        return lock is not None and lock.created
+
+    @classmethod
+    def token(cls, directory: str) -> str | None:
+        """The token of this process's claim on ``directory`` (None without one): what the run's
+        manifest step checks before it removes the lock file."""
+        lock = cls._held.get(directory)
+        return lock.info.get("token") if lock is not None else None
 
     @classmethod
     def acquire(cls, directory: str, name: str, *, where: str) -> RunLock:
@@ -204,10 +219,12 @@ class RunLock:
                 "pid": os.getpid(),
                 "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
                 "corpusforge_version": __version__,
+                "token": uuid.uuid4().hex,  # this run's claim: only its own manifest step removes the file
             }
             os.ftruncate(fd, 0)
             os.pwrite(fd, json.dumps(info, sort_keys=True).encode() + b"\n", 0)
             lock = cls(path, fd, created=created)
+            lock.info = info
             cls._held[directory] = lock
             return lock
 
@@ -238,8 +255,17 @@ class RunLock:
 def _lock_info(fd: int) -> dict | None:
     """The holder a lock file names, None when it is not a corpusforge lock file."""
     try:
-        data = json.loads(os.pread(fd, 4096, 0))
-    except (OSError, ValueError):
+        return lock_holder(os.pread(fd, 4096, 0))
+    except OSError:
+        return None
+
+
+def lock_holder(content: bytes) -> dict | None:
+    """The holder a lock file's content names (host, pid, start, token), None when it is not a
+    corpusforge lock file."""
+    try:
+        data = json.loads(content)
+    except ValueError:
         return None
     return data if isinstance(data, dict) and _LOCK_KEYS <= data.keys() else None
 
@@ -431,12 +457,21 @@ class OutputDirectory:
 
     def leftovers_are_dead(self) -> bool:
         """Whether no run that claimed this directory can still be writing its temp files: the
-        claim is this process's, or the lock is free. A ConfigError when a live run holds it."""
+        claim is this process's, or a lock file is there and free (its run died). Without a lock
+        file the temp files may be a lock-free job's, still writing. A ConfigError when a live
+        run holds the lock."""
         if is_url(self.path) or self.layout.lock is None:
             return False
         if RunLock.ours(self.path):
-            return True
-        holder = RunLock.holder(os.path.join(self.path, self.layout.lock))
+            # our claim found a lock file there (an earlier run's, free): its temp files are dead;
+            # if it created the file, no run that locks left them
+            return not RunLock.created_by_us(self.path)
+        lock_path = os.path.join(self.path, self.layout.lock)
+        if not os.path.lexists(lock_path):
+            # No run that takes the lock left these: a job that does not (translate-test, variants)
+            # may still be writing them, so they are not a dead run's leftovers.
+            return False
+        holder = RunLock.holder(lock_path)
         if holder is not None:
             raise ConfigError(
                 f"{self.where}: another corpusforge run is writing to {self.path} (pid {holder.get('pid', '?')} on "

@@ -92,20 +92,20 @@ class ProgressBoard:
             self._maybe_flush()
 
     def _maybe_flush(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last < FLUSH_SECONDS:
+        """Write this process's totals to its one file (named by pid: the totals are the whole
+        process's, so one file per thread would count them once per thread)."""
+        if not force and time.monotonic() - self._last < FLUSH_SECONDS:
             return
-        self._last = now
-        with self._lock:
-            state = json.dumps({"files": self._files, "stages": self._stages})
         assert self._directory is not None  # callers flush only an enabled board
-        target = os.path.join(self._directory, f"{os.getpid()}-{threading.get_ident()}.json")
-        try:
-            with open(target + ".tmp", "w", encoding="utf-8") as f:
-                f.write(state)
-            os.replace(target + ".tmp", target)
-        except OSError:  # the display is a convenience: never fail a run over it
-            pass
+        target = os.path.join(self._directory, f"{os.getpid()}.json")
+        with self._lock:  # one writer at a time, so an older snapshot never replaces a newer one
+            self._last = time.monotonic()
+            try:
+                with open(target + ".tmp", "w", encoding="utf-8") as f:
+                    json.dump({"files": self._files, "stages": self._stages}, f)
+                os.replace(target + ".tmp", target)
+            except OSError:  # the display is a convenience: never fail a run over it
+                pass
 
     def flush(self) -> None:
         if self._directory is not None:
@@ -221,10 +221,14 @@ class RunDisplay:
         self._started = 0.0
 
     def snapshot(self) -> dict:
-        """Bytes read (each file capped at its size), total, rate, ETA in seconds (None when
-        unknown) and rows per stage, now."""
+        """Bytes read (each file capped at its size; files outside the total, such as the other
+        side of a Moses pair, left out when the total is known), total, rate, ETA in seconds
+        (None when unknown) and rows per stage, now."""
         files, stages = read_boards(self._directory)
-        done = sum(min(n, self._sizes.get(path, n)) for path, n in files.items())
+        if self._sizes:
+            done = sum(min(n, self._sizes[path]) for path, n in files.items() if path in self._sizes)
+        else:
+            done = sum(files.values())
         elapsed = max(time.monotonic() - self._started, 1e-9)
         rate = done / elapsed
         eta = (self._total - done) / rate if rate > 0 and self._total else None

@@ -272,3 +272,16 @@ def test_a_directory_with_leftovers_and_a_file_of_the_user_is_still_refused(tmp_
         prepare_output(load_recipe(recipe))
     assert (output / "notes.txt").read_text(encoding="utf-8") == "mine"
     assert (output / "segment" / ".tmp-0123456789abcdef" / "4567.parquet").exists()  # a refused directory stays as it was
+
+
+def test_temp_files_of_a_job_that_takes_no_lock_are_never_taken_for_leftovers(tmp_path):
+    """translate-test and variants write `.tmp-*` folders without claiming the directory: with
+    no lock file there is no proof their run is gone, so they stay and the directory is in use."""
+    output = tmp_path / "out"
+    live = output / "translated" / ".tmp-1234" / "abc.parquet"
+    live.parent.mkdir(parents=True)
+    live.write_bytes(b"still being written")
+    recipe = write_recipe(tmp_path, output, overwrite=False, text="hello world\n")
+    with pytest.raises(ConfigError, match="exists and is not empty"):
+        prepare_output(load_recipe(recipe))
+    assert live.read_bytes() == b"still being written"

@@ -257,6 +257,20 @@ def test_the_dead_letter_path_isolates_each_bad_row_of_one_batch():
     assert (total.total("out"), total.total("rejected"), total.total(f"rejected:{STAGE_ERROR}")) == (10, 3, 3)
 
 
+def test_a_stage_that_fails_on_every_row_stops_the_run_instead_of_rejecting_everything():
+    """A bug in a stage (it raises on any row) is not bad data: rejecting every row as
+    stage_error would end in an empty output and exit status 0."""
+    batch = pa.RecordBatch.from_pylist(
+        [{"id": f"r{i}", "source": "s", "text": f"BOOM {i}"} for i in range(8)],
+        schema=pa.schema([load_schema("segment").field(n) for n in ("id", "source", "text")]),
+    )
+    with pytest.raises(ValueError, match="cannot count"):
+        list(process_isolating_errors(WordCountStage(explode_on="BOOM"), batch, kind="segment"))
+    one = batch.slice(0, 1)  # a batch of one bad row is still that row's problem
+    ((split, _),) = process_isolating_errors(WordCountStage(explode_on="BOOM"), one, kind="segment")
+    assert split.rejected.column("reason").to_pylist() == [STAGE_ERROR]
+
+
 def test_errors_about_the_machine_still_fail_the_run(tmp_path):
     path = lines_file(tmp_path, LINES + ["BOOM"])
     with pytest.raises(Exception, match="MemoryError|cannot count"):

@@ -73,17 +73,33 @@ def process_isolating_errors(stage: Stage, batch: pa.RecordBatch, *, kind: str) 
         split = stage.process(batch)
     except FATAL_ERRORS:
         raise
-    except Exception as exc:
+    except Exception:
         if batch.num_rows == 0:
             raise
+        parts = list(_bisect(stage, batch, kind))
+        if batch.num_rows > 1 and all(failed for _, _, failed in parts):
+            raise  # every row fails on its own: a bug in the stage, not bad rows; the run stops
+        yield from ((split, tally) for split, tally, _ in parts)
+    else:
+        yield split, stage.tally(split)
+
+
+def _bisect(stage: Stage, batch: pa.RecordBatch, kind: str) -> Iterator[tuple[Split, Tally, bool]]:
+    """(split, tally, whether it is a stage_error row) for the halves of a batch that raised,
+    cut again until each part passes or is one row that raises alone."""
+    try:
+        split = stage.process(batch)
+    except FATAL_ERRORS:
+        raise
+    except Exception as exc:
         if batch.num_rows == 1:
-            yield _stage_error(stage, batch, kind, exc)
+            yield (*_stage_error(stage, batch, kind, exc), True)
             return
         middle = batch.num_rows // 2
         for part in (batch.slice(0, middle), batch.slice(middle)):
-            yield from process_isolating_errors(stage, part, kind=kind)
+            yield from _bisect(stage, part, kind)
     else:
-        yield split, stage.tally(split)
+        yield split, stage.tally(split), False
 
 
 def _stage_error(stage: Stage, row: pa.RecordBatch, kind: str, exc: Exception) -> tuple[Split, Tally]:

@@ -37,7 +37,7 @@ from corpusforge.io.parquet import (
     split_partitions,
 )
 from corpusforge.manifest import MANIFEST_NAME, build_manifest, write_manifest
-from corpusforge.outputs import LOCK_NAME
+from corpusforge.outputs import LOCK_NAME, lock_holder
 from corpusforge.schemas import conform
 
 PARQUET_MIME = "application/vnd.apache.parquet"
@@ -219,7 +219,9 @@ class WriteShards(beam.PTransform):
         return temp_shards | "Gather" >> beam.combiners.ToList() | "Finalise" >> beam.FlatMap(_finalise, temp_dir, self._output_dir)
 
 
-def _write_manifest(_, tally: Tally, sections: dict, *shard_lists, names, output_dir, config, recipe_hash, stages, models) -> dict:
+def _write_manifest(
+    _, tally: Tally, sections: dict, *shard_lists, names, output_dir, config, recipe_hash, stages, models, lock_token
+) -> dict:
     manifest = build_manifest(
         tally,
         {name: list(shards) for name, shards in zip(names, shard_lists)},
@@ -241,10 +243,14 @@ def _write_manifest(_, tally: Tally, sections: dict, *shard_lists, names, output
     finally:
         stream.close()
     FileSystems.rename([temp], [path])
-    # The manifest is the run's last write: its claim on the directory (corpusforge.outputs.RunLock) ends here.
+    # The manifest is the run's last write: its claim on the directory (corpusforge.outputs.RunLock)
+    # ends here; only this run's own lock file is removed, never another (live) run's.
     lock = FileSystems.join(output_dir, LOCK_NAME)
-    if FileSystems.exists(lock):
-        FileSystems.delete([lock])
+    if lock_token is not None and FileSystems.exists(lock):
+        with FileSystems.open(lock, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+            holder = lock_holder(f.read())
+        if holder is not None and holder.get("token") == lock_token:
+            FileSystems.delete([lock])
     return manifest
 
 
@@ -267,9 +273,11 @@ class WriteManifest(beam.PTransform):
         stages: list[dict] | None = None,
         models: dict | None = None,
         sections: dict[str, beam.PCollection] | None = None,
+        lock_token: str | None = None,
     ):
         super().__init__()
         json.dumps([config, stages, models])  # not JSON-serialisable: fail before the run
+        self._lock_token = lock_token  # the run's claim on output_dir (RunLock.token), released with the manifest
         self._output_dir = output_dir
         self._config = config
         self._recipe_hash = recipe_hash
@@ -298,5 +306,6 @@ class WriteManifest(beam.PTransform):
                 recipe_hash=self._recipe_hash,
                 stages=self._stages,
                 models=self._models,
+                lock_token=self._lock_token,
             )
         )

@@ -160,6 +160,7 @@ class _Run:
             stages=self.stages,
             models=self.models,
             sections=self.sections,
+            lock_token=RunLock.token(self.recipe.output_dir),  # set when prepare_output claimed the directory
         )
 
 
@@ -226,11 +227,14 @@ def run_recipe(recipe: Recipe, beam_args: list[str], *, verbose: bool = False, p
     prepare_output(recipe)
     print(f"corpusforge {__version__}: recipe {recipe.spec.name} ({recipe.recipe_hash}) -> {recipe.output_dir}", file=sys.stderr)
     started = time.monotonic()
-    sizes = input_sizes([p for i in recipe.inputs for p in i.patterns]) if progress else {}
-    log_path = None if verbose else tempfile.mkstemp(prefix="corpusforge-", suffix=".log")[1]
+    log_path: str | None = None
     failed = True
     previous = os.environ.get(PROGRESS_DIR_ENV)
-    try:
+    try:  # from here on the claim on the output directory is given up however the run ends
+        sizes = input_sizes([p for i in recipe.inputs for p in i.patterns]) if progress else {}
+        if not verbose:
+            fd, log_path = tempfile.mkstemp(prefix="corpusforge-", suffix=".log")
+            os.close(fd)
         with tempfile.TemporaryDirectory(prefix="corpusforge-progress-") as board_dir, worker_output_to(log_path) as err:
             setup_logging(verbose, err)
             os.environ[PROGRESS_DIR_ENV] = board_dir  # worker processes inherit it
