@@ -229,12 +229,13 @@ class RunLock:
             return lock
 
     @classmethod
-    def release_directory(cls, directory: str) -> None:
-        """Give up this process's claim on ``directory`` (a command whose run ended, well or
-        not): a later run may clear what it left at once, and no descriptor stays open."""
+    def release_directory(cls, directory: str, *, remove: bool = True) -> None:
+        """Give up this process's claim on ``directory`` (a command whose run ended): no
+        descriptor stays open. ``remove=False`` (a failed run) leaves the free lock file behind,
+        the sign by which the next run knows the temp files there are a dead run's."""
         lock = cls._held.get(directory)
         if lock is not None:
-            lock.release(remove=True)
+            lock.release(remove=remove)
 
     def release(self, *, remove: bool = False) -> None:
         """Give the claim up; ``remove`` deletes the lock file too (when it is still this one)."""

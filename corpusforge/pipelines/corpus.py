@@ -258,7 +258,7 @@ def run_recipe(recipe: Recipe, beam_args: list[str], *, verbose: bool = False, p
         if log_path and not failed:
             os.unlink(log_path)
         setup_logging(verbose, sys.stderr)
-        RunLock.release_directory(recipe.output_dir)
+        RunLock.release_directory(recipe.output_dir, remove=not failed)
     return report_run(recipe.output_dir, started, max_rejected_fraction=recipe.spec.max_rejected_fraction)
 
 
