@@ -116,11 +116,11 @@ def describe_plan(recipe: Recipe, beam_args: list[str]) -> tuple[bool, str]:
     from corpusforge.beam.jobs import input_sizes
     from corpusforge.pipelines.corpus import KINDS_IN_ORDER, output_state
 
-    sizes = input_sizes([p for i in recipe.inputs for p in i.patterns])
     lines = [f"recipe {recipe.spec.name} ({recipe.recipe_hash}): valid", "", "inputs:"]
     for spec in recipe.inputs:
-        files = [path for path in sizes if any(_matches(path, p) for p in spec.patterns)]
-        total = sum(sizes[f] for f in files)
+        sizes = input_sizes(spec.patterns)  # each input's own files, matched as the run matches them
+        files = list(sizes)
+        total = sum(sizes.values())
         lines.append(f"  {spec.name}: {spec.spec.format} -> {spec.kind}, {len(files)} file(s), {format_bytes(total)}")
         lines += [f"    {f}" for f in files[:5]] + ([f"    ... {len(files) - 5} more"] if len(files) > 5 else [])
     lines.append("")
@@ -137,12 +137,6 @@ def describe_plan(recipe: Recipe, beam_args: list[str]) -> tuple[bool, str]:
     lines += ["", f"output: {recipe.output_dir} ({layout}{partition})", f"  {state}"]
     lines.append(f"runner: {' '.join(beam_args)}")
     return usable, "\n".join(lines)
-
-
-def _matches(path: str, pattern: str) -> bool:
-    import fnmatch
-
-    return path == pattern or fnmatch.fnmatch(path, pattern)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -68,38 +68,34 @@ def process_isolating_errors(stage: Stage, batch: pa.RecordBatch, *, kind: str) 
     """``stage.process(batch)`` with its tally; when it raises a data error, the batch is cut in
     halves (recursively) and each part processed alone, so only the rows that raise on their own
     are rejected as ``stage_error``. Costs one call on the happy path; a bad row costs about
-    2·log2(rows) calls more. ``kind`` is the kind of the batch's records."""
-    try:
-        split = stage.process(batch)
-    except FATAL_ERRORS:
-        raise
-    except Exception:
-        if batch.num_rows == 0:
-            raise
-        parts = list(_bisect(stage, batch, kind))
-        if batch.num_rows > 1 and all(failed for _, _, failed in parts):
-            raise  # every row fails on its own: a bug in the stage, not bad rows; the run stops
-        yield from ((split, tally) for split, tally, _ in parts)
-    else:
-        yield split, stage.tally(split)
+    2·log2(rows) calls more. A batch of several rows that all raise on their own is a bug in the
+    stage, not bad rows: the first error propagates and the run stops. ``kind`` is the kind of
+    the batch's records."""
+    parts = list(_parts(stage, batch, kind))
+    errors = [exc for _, _, exc in parts if exc is not None]
+    if batch.num_rows > 1 and len(errors) == len(parts):
+        raise errors[0]
+    yield from ((split, tally) for split, tally, _ in parts)
 
 
-def _bisect(stage: Stage, batch: pa.RecordBatch, kind: str) -> Iterator[tuple[Split, Tally, bool]]:
-    """(split, tally, whether it is a stage_error row) for the halves of a batch that raised,
+def _parts(stage: Stage, batch: pa.RecordBatch, kind: str) -> Iterator[tuple[Split, Tally, Exception | None]]:
+    """(split, tally, the error of a stage_error row or None) for ``batch``, or for its halves,
     cut again until each part passes or is one row that raises alone."""
     try:
         split = stage.process(batch)
     except FATAL_ERRORS:
         raise
     except Exception as exc:
+        if batch.num_rows == 0:
+            raise
         if batch.num_rows == 1:
-            yield (*_stage_error(stage, batch, kind, exc), True)
+            yield (*_stage_error(stage, batch, kind, exc), exc)
             return
         middle = batch.num_rows // 2
         for part in (batch.slice(0, middle), batch.slice(middle)):
-            yield from _bisect(stage, part, kind)
+            yield from _parts(stage, part, kind)
     else:
-        yield split, stage.tally(split), False
+        yield split, stage.tally(split), None
 
 
 def _stage_error(stage: Stage, row: pa.RecordBatch, kind: str, exc: Exception) -> tuple[Split, Tally]:
