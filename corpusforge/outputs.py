@@ -38,6 +38,7 @@ from typing import Protocol
 
 from corpusforge import __version__
 from corpusforge.config import ConfigError
+from corpusforge.io.parquet import SHARD_GLOBS
 from corpusforge.manifest import MANIFEST_NAME
 
 _LOG = logging.getLogger(__name__)
@@ -56,8 +57,9 @@ class Entry:
 @dataclass(frozen=True)
 class OutputLayout:
     """What a job writes in its output directory: glob patterns relative to it, one per level
-    (``*`` stays within a name; a last part ``**`` is anything below), and the marker file whose
-    JSON keys prove that a run of ours wrote the directory."""
+    (``*`` stays within a name; a last part ``**`` is anything below; a trailing ``/`` matches
+    folders only), and the marker file whose JSON keys prove that a run of ours wrote the
+    directory."""
 
     patterns: tuple[str, ...]
     marker: str | None = None
@@ -65,9 +67,9 @@ class OutputLayout:
     temp_patterns: tuple[str, ...] = ()  # writers' temp files: leftovers once their run is gone
     lock: str | None = None  # the RunLock file, when runs claim the directory
 
-    def owns(self, path: str) -> bool:
+    def owns(self, path: str, is_dir: bool = False) -> bool:
         """Whether ``path`` (relative, ``/``-separated) is a file or folder of this layout."""
-        return _matches(path, self.patterns)
+        return _matches(path, (p for p in self.patterns if is_dir or not p.endswith("/")))
 
     def is_temp(self, path: str) -> bool:
         """Whether ``path`` is a writer's temp file or folder."""
@@ -86,7 +88,7 @@ class OutputLayout:
 
 def _matches(path: str, patterns: Iterable[str]) -> bool:
     parts = path.strip("/").split("/")
-    return any(_match_parts(parts, pattern.split("/")) for pattern in patterns)
+    return any(_match_parts(parts, pattern.rstrip("/").split("/")) for pattern in patterns)
 
 
 def _match_parts(parts: list[str], pattern: list[str]) -> bool:
@@ -97,16 +99,12 @@ def _match_parts(parts: list[str], pattern: list[str]) -> bool:
 
 
 def _shard_folder(name: str, suffix: str = "parquet") -> tuple[str, ...]:
-    """A folder of part files as the shard writers leave it: flat or hive-partitioned shards,
-    and the ``.tmp-<uuid>`` folders they write into before the rename (anything inside)."""
-    return (
-        name,
-        f"{name}/part-*-of-*.{suffix}",
-        f"{name}/*=*",
-        f"{name}/*=*/part-*-of-*.{suffix}",
-        f"{name}/.tmp-*",
-        f"{name}/.tmp-*/**",
-    )
+    """A folder of part files as the shard writers leave it: the shards their own stale-shard
+    sweep knows (:data:`corpusforge.io.parquet.SHARD_GLOBS`: flat, or one folder per partition
+    value, ``hin_Deva/`` now and ``lang=hin_Deva/`` before), those partition folders, and the
+    ``.tmp-<uuid>`` folders they write into before the rename (anything inside)."""
+    shards = tuple(f"{name}/{glob.removesuffix('.parquet')}.{suffix}" for glob in SHARD_GLOBS)
+    return (name, *shards, f"{name}/*/", f"{name}/.tmp-*", f"{name}/.tmp-*/**")
 
 
 LOCK_NAME = "_corpusforge.lock"
@@ -420,13 +418,13 @@ class OutputDirectory:
                 f"{self.where}: {self.path}/{self.layout.marker} is not a corpusforge manifest, so output.overwrite "
                 f"will not clear the directory; {_OVERWRITE_HINT}"
             )
-        unknown = [e.path for e in entries if not self.layout.owns(e.path)]
+        unknown = [e.path for e in entries if not self.layout.owns(e.path, e.is_dir)]
         if unknown and not ours:
             raise ConfigError(
                 f"{self.where}: {self.path} holds {unknown[0]}, which corpusforge did not write; output.overwrite "
                 f"only replaces an earlier corpusforge output: {_OVERWRITE_HINT}"
             )
-        owned = [e for e in entries if self.layout.owns(e.path)]
+        owned = [e for e in entries if self.layout.owns(e.path, e.is_dir)]
         return self._clear_plan([*leftovers, *owned], kept=unknown, leftovers=leftovers)
 
     def _leftovers(self, entries: list[Entry]) -> list[Entry]:
@@ -443,7 +441,7 @@ class OutputDirectory:
             (below_temp if e.path in temp_paths else below_other).update(parents)
         hollow = [
             e for e in entries
-            if e.is_dir and e.path not in temp_paths and self.layout.owns(e.path) and e.path in below_temp and e.path not in below_other
+            if e.is_dir and e.path not in temp_paths and self.layout.owns(e.path, e.is_dir) and e.path in below_temp and e.path not in below_other
         ]  # fmt: skip
         return temp + hollow
 

@@ -128,7 +128,7 @@ def board() -> ProgressBoard:
 
 def read_boards(directory: str) -> tuple[dict[str, int], dict[str, int]]:
     """Totals over every board file in ``directory``: bytes read per file, rows per stage. A
-    file is one process's (or thread's) running total, so totals are summed across files."""
+    file is one process's running total, so totals are summed across files."""
     files: dict[str, int] = {}
     stages: dict[str, int] = {}
     for name in os.listdir(directory):

@@ -15,7 +15,7 @@ from support import write_recipe
 from corpusforge.beam.outputs import BeamStore
 from corpusforge.cli import main
 from corpusforge.config import ConfigError, load_recipe
-from corpusforge.outputs import CORPUS_LAYOUT, LOCK_NAME, OutputDirectory
+from corpusforge.outputs import CORPUS_LAYOUT, LOCK_NAME, LocalStore, OutputDirectory
 from corpusforge.pipelines import codeswitch_variants
 from corpusforge.pipelines.corpus import prepare_output
 from corpusforge.pipelines.tokenizer_parity import config_from_dict
@@ -335,3 +335,21 @@ def test_overwrite_removes_a_symlink_in_our_layout_never_its_target(tmp_path):
     (output / "segment").symlink_to(elsewhere, target_is_directory=True)
     prepare(write_recipe(tmp_path / "project", output, overwrite=True))
     assert [p.name for p in output.iterdir()] == [LOCK_NAME] and (elsewhere / "corpus.txt").read_text(encoding="utf-8") == "precious"
+
+
+def test_overwrite_replaces_an_earlier_partitioned_output_whole(tmp_path):
+    """Partition folders (segment/hin_Deva/) are the writers' own layout: an earlier partitioned
+    output is cleared, not left half in place and listed as files corpusforge did not write."""
+    output = tmp_path / "out"
+    recipe = write_recipe(tmp_path / "project", output, overwrite=True)
+    assert main(["run", str(recipe), "--set", "output.partition_by=lang", "--no-progress"]) == 0
+    old = sorted(p.relative_to(output).as_posix() for p in (output / "segment").rglob("*.parquet"))
+    assert old and all(p.count("/") == 2 for p in old)  # segment/<lang>/part-...
+    (output / "segment" / "notes.txt").write_text("mine", encoding="utf-8")  # a file, not a partition folder
+    plan = OutputDirectory(path=str(output), layout=CORPUS_LAYOUT).plan(
+        LocalStore().entries(str(output)), (output / "_manifest.json").read_bytes(), overwrite=True
+    )
+    assert plan is not None and plan.kept == ["segment/notes.txt"] and set(old) <= set(plan.files)
+    LocalStore().clear(str(output), plan)
+    assert not list((output / "segment").rglob("*.parquet"))
+    assert (output / "segment" / "notes.txt").read_text(encoding="utf-8") == "mine"
