@@ -55,8 +55,8 @@ STAGES = {
     "translit": "corpusforge.transforms.translit:TransliterateStage",
     "translit_pairs": "corpusforge.transforms.translit:TransliterationPairs",
     "translate": "corpusforge.transforms.translate:TranslateStage",
-    "entity_switch": "corpusforge.codeswitch.switcher:EntitySwitchStage",
-    "dictionary_switch": "corpusforge.codeswitch.dictionary:DictionarySwitchStage",
+    "entity_switch": "corpusforge.transforms.codeswitch:EntitySwitchStage",
+    "dictionary_switch": "corpusforge.transforms.codeswitch:DictionarySwitchStage",
 }
 
 

@@ -6,8 +6,9 @@ import math
 import pyarrow as pa
 import pytest
 
+from corpusforge.codeswitch.metrics import code_mixing_metrics
 from corpusforge.schemas import extend, load_schema
-from corpusforge.transforms.codemix import CodeMixingMetrics, code_mixing_metrics
+from corpusforge.transforms.codemix import CodeMixingMetrics
 from corpusforge.transforms.tokens import TOKENS_TYPE, TokenTagger
 
 HI, EN, UR, ES = "hin_Deva", "eng_Latn", "urd_Arab", "spa_Latn"

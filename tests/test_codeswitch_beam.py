@@ -16,11 +16,12 @@ from corpusforge.beam.codeswitch import BuildEntityLexicon, SwitchSegments
 from corpusforge.beam.read import ReadRecords
 from corpusforge.beam.stages import SumTallies
 from corpusforge.beam.write import WriteShards
-from corpusforge.codeswitch.lexicon import LEXICON_SCHEMA, EntityLexicon, WikidataDumpReader
-from corpusforge.codeswitch.switcher import EntitySwitchStage
+from corpusforge.codeswitch.lexicon import LEXICON_SCHEMA, EntityLexicon
+from corpusforge.io.lexicons import WikidataDumpReader
 from corpusforge.io.parquet import ShardMetadata
 from corpusforge.io.readers import TextReader
 from corpusforge.schemas import load_schema, schema_id
+from corpusforge.transforms.codeswitch import EntitySwitchStage
 
 pytestmark = pytest.mark.slow
 

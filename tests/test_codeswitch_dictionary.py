@@ -8,8 +8,10 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from corpusforge.codeswitch.dictionary import BilingualDictionary, DictionarySwitcher, DictionarySwitchStage
+from corpusforge.codeswitch.dictionary import BilingualDictionary, DictionarySwitcher
+from corpusforge.io.dictionaries import read_dictd, read_muse
 from corpusforge.schemas import conform, entries_dict, load_schema
+from corpusforge.transforms.codeswitch import DictionarySwitchStage
 
 B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 FREEDICT_HIN = Path("/usr/share/dictd/freedict-eng-hin.index")
@@ -52,7 +54,7 @@ HIN_ENTRIES = [
 
 def test_dictd_entries_translations_and_function_words(tmp_path):
     index = write_dictd(tmp_path / "eng-hin", HIN_ENTRIES)
-    d = BilingualDictionary.from_dictd(str(index), src_lang="en", tgt_lang="hi")
+    d = read_dictd(str(index), src_lang="en", tgt_lang="hi")
     assert (d.src_lang, d.tgt_lang) == ("eng_Latn", "hin_Deva")
     assert d.entries == {
         "water": ["पानी"],
@@ -63,7 +65,7 @@ def test_dictd_entries_translations_and_function_words(tmp_path):
         "is": ["है"],
     }
     assert d.function_words == {"the", "a few"}
-    same = BilingualDictionary.from_dictd(str(tmp_path / "eng-hin"), src_lang="en", tgt_lang="hi")
+    same = read_dictd(str(tmp_path / "eng-hin"), src_lang="en", tgt_lang="hi")
     assert same.entries == d.entries
 
 
@@ -73,32 +75,32 @@ def test_dictd_in_freedict_eng_deu_style(tmp_path):
         (["house"], "house /hˈaʊs/\nGeschlecht <neut>, Familie <fem> [geneal.]\n   Synonym: {family}\n"),
         (["in", "inch"], "inch /ˈɪntʃ/ (in /ˈɪn/)\nZoll <neut>\n         Note: unit of length\n"),
     ]
-    d = BilingualDictionary.from_dictd(str(write_dictd(tmp_path / "eng-deu", entries)), src_lang="en", tgt_lang="de")
+    d = read_dictd(str(write_dictd(tmp_path / "eng-deu", entries)), src_lang="en", tgt_lang="de")
     assert d.entries == {"house": ["Haus", "Geschlecht", "Familie"], "inch": ["Zoll"]}
 
 
 def test_dictd_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="need"):
-        BilingualDictionary.from_dictd(str(tmp_path / "none"), src_lang="en", tgt_lang="hi")
+        read_dictd(str(tmp_path / "none"), src_lang="en", tgt_lang="hi")
     index = write_dictd(tmp_path / "bad", HIN_ENTRIES)
     index.write_text("water\tB!\tC\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"bad.index:1: 'B!' is not a dictd base64 number"):
-        BilingualDictionary.from_dictd(str(index), src_lang="en", tgt_lang="hi")
+        read_dictd(str(index), src_lang="en", tgt_lang="hi")
 
 
 def test_muse_pairs(tmp_path):
     path = tmp_path / "en-hi.txt"
     path.write_text("water पानी\nwater जल\ncountry\tदेश\n\n", encoding="utf-8")
-    d = BilingualDictionary.from_muse(str(path), src_lang="eng_Latn", tgt_lang="hin_Deva")
+    d = read_muse(str(path), src_lang="eng_Latn", tgt_lang="hin_Deva")
     assert d.entries == {"water": ["पानी", "जल"], "country": ["देश"]}
     path.write_text("water पानी जल\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"en-hi.txt:1: expected 'source target'"):
-        BilingualDictionary.from_muse(str(path), src_lang="en", tgt_lang="hi")
+        read_muse(str(path), src_lang="en", tgt_lang="hi")
 
 
 @pytest.fixture
 def dictionary(tmp_path) -> BilingualDictionary:
-    return BilingualDictionary.from_dictd(str(write_dictd(tmp_path / "eng-hin", HIN_ENTRIES)), src_lang="en", tgt_lang="hi")
+    return read_dictd(str(write_dictd(tmp_path / "eng-hin", HIN_ENTRIES)), src_lang="en", tgt_lang="hi")
 
 
 SENTENCE = "The water in the country is cold, and a few say the water is colder."
@@ -150,7 +152,7 @@ def test_stage_emits_codeswitch_records(tmp_path):
 
 @pytest.mark.skipif(not FREEDICT_HIN.exists(), reason="dict-freedict-eng-hin is not installed")
 def test_real_freedict_eng_hin():
-    d = BilingualDictionary.from_dictd(str(FREEDICT_HIN), src_lang="en", tgt_lang="hi")
+    d = read_dictd(str(FREEDICT_HIN), src_lang="en", tgt_lang="hi")
     assert len(d) > 20_000
     assert d.entries["water"][0] == "पानी" and d.entries["country"][0] == "देश"
     assert {"the", "a", "and", "in"} <= d.function_words

@@ -16,11 +16,10 @@ from corpusforge.codeswitch.lexicon import (
     LEXICON_SCHEMA,
     Entity,
     EntityLexicon,
-    WikidataDumpReader,
     cldr_lexicon,
     normalize_title,
-    read_user_lexicon,
 )
+from corpusforge.io.lexicons import WikidataDumpReader, read_user_lexicon
 from corpusforge.schemas import conform, load_schema
 
 

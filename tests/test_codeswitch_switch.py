@@ -12,9 +12,10 @@ from babel import Locale
 from corpusforge.accounting import Tally
 from corpusforge.codeswitch.lexicon import Entity, EntityLexicon, cldr_lexicon, cldr_lexicon_id
 from corpusforge.codeswitch.mentions import Gazetteer, Mention, MentionError, fold, given_mentions, parse_wikilinks
-from corpusforge.codeswitch.switcher import EntitySwitcher, EntitySwitchStage, StableDraws, Switched, codeswitch_batch, codeswitch_record
+from corpusforge.codeswitch.metrics import code_mixing_metrics
+from corpusforge.codeswitch.switcher import EntitySwitcher, StableDraws, Switched, codeswitch_batch, codeswitch_record
 from corpusforge.schemas import conform, entries_dict, load_schema
-from corpusforge.transforms.codemix import code_mixing_metrics
+from corpusforge.transforms.codeswitch import EntitySwitchStage
 
 TARGETS = {"hin_Deva": "hi", "urd_Arab": "ur", "ben_Beng": "bn", "tam_Taml": "ta", "zho_Hans": "zh"}
 BABEL_ATTR = {"territory": "territories", "language": "languages", "script": "scripts", "currency": "currencies"}

@@ -21,12 +21,12 @@ import yaml
 
 from corpusforge.cli import packaged
 from corpusforge.codeswitch.lexicon import cldr_lexicon
+from corpusforge.codeswitch.metrics import code_mixing_metrics
+from corpusforge.codeswitch.tokens import OTHER, tokenize
 from corpusforge.config import load_recipe
 from corpusforge.pipelines import translate_test
 from corpusforge.pipelines.corpus import build, prepare_output
 from corpusforge.schemas import load_schema
-from corpusforge.transforms.codemix import code_mixing_metrics
-from corpusforge.transforms.tokens import OTHER, tokenize
 
 RECIPES = Path(packaged("recipes"))
 TRANSLATE_TEST_CONFIGS = {"xnli_translate_test.yaml"}  # run by corpusforge/pipelines/translate_test.py, not `corpusforge run`

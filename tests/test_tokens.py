@@ -5,9 +5,10 @@ language-independent tokens are ``other``."""
 import pyarrow as pa
 import pytest
 
+from corpusforge.codeswitch.tokens import tokenize
 from corpusforge.schemas import conform, extend, load_schema
 from corpusforge.transforms.lid import LanguageIdentifier
-from corpusforge.transforms.tokens import TokenTagger, load_lexicon, tokenize
+from corpusforge.transforms.tokens import TokenTagger, load_lexicon
 
 ENGLISH = {
     "i": 500,

@@ -19,10 +19,11 @@ from corpusforge.accounting import READ_STAGE, Tally
 from corpusforge.beam.read import beam_open, expand_patterns
 from corpusforge.beam.stages import COUNTS, REJECTED, emit_split
 from corpusforge.beam.write import WriteShards
-from corpusforge.codeswitch.lexicon import LEXICON_SCHEMA, LEXICON_SCHEMA_ID, EntityLexicon, WikidataDumpReader
-from corpusforge.codeswitch.switcher import EntitySwitchStage, SwitchStage
+from corpusforge.codeswitch.lexicon import LEXICON_SCHEMA, LEXICON_SCHEMA_ID, EntityLexicon
+from corpusforge.io.lexicons import WikidataDumpReader
 from corpusforge.io.parquet import ShardMetadata
 from corpusforge.records import Split
+from corpusforge.transforms.codeswitch import EntitySwitchStage, SwitchStage
 
 
 class LexiconOutputs(NamedTuple):

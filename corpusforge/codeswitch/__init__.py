@@ -1,6 +1,8 @@
-"""Code-switch synthesis: entity lexicons (Wikidata dumps, CLDR via Babel, user files), mention
-detection (wikitext links, given spans, an Aho-Corasick gazetteer), entity-level switching
-(EntityCS) and dictionary-level switching (CoSDA-ML style), producing ``codeswitch.v1`` records.
+"""Code-switch synthesis, runner-free: entity lexicons (CLDR via Babel; Wikidata dumps and user
+files are read by :mod:`corpusforge.io.lexicons`), mention detection (wikitext links, given
+spans, an Aho-Corasick gazetteer), entity-level switching (EntityCS) and dictionary-level
+switching (CoSDA-ML style), producing ``codeswitch.v1`` records. The stages that run them in a
+recipe are in :mod:`corpusforge.transforms.codeswitch`.
 
 Offsets are code points of the text they refer to, everywhere in this package.
 
@@ -10,19 +12,16 @@ Offsets are code points of the text they refer to, everywhere in this package.
     'They flew to भारत.'
 """
 
-from corpusforge.codeswitch.dictionary import BilingualDictionary, DictionarySwitcher, DictionarySwitchStage
+from corpusforge.codeswitch.dictionary import BilingualDictionary, DictionarySwitcher
 from corpusforge.codeswitch.lexicon import (
     LEXICON_SCHEMA,
     Entity,
     EntityLexicon,
-    WikidataDumpReader,
     cldr_lexicon,
-    read_user_lexicon,
 )
 from corpusforge.codeswitch.mentions import Gazetteer, Mention, MentionError, given_mentions, parse_wikilinks
 from corpusforge.codeswitch.switcher import (
     EntitySwitcher,
-    EntitySwitchStage,
     Span,
     StableDraws,
     Switched,
@@ -33,11 +32,9 @@ from corpusforge.codeswitch.switcher import (
 __all__ = [
     "LEXICON_SCHEMA",
     "BilingualDictionary",
-    "DictionarySwitchStage",
     "DictionarySwitcher",
     "Entity",
     "EntityLexicon",
-    "EntitySwitchStage",
     "EntitySwitcher",
     "Gazetteer",
     "Mention",
@@ -45,11 +42,9 @@ __all__ = [
     "Span",
     "StableDraws",
     "Switched",
-    "WikidataDumpReader",
     "apply_edits",
     "cldr_lexicon",
     "codeswitch_record",
     "given_mentions",
     "parse_wikilinks",
-    "read_user_lexicon",
 ]

@@ -48,14 +48,14 @@ from corpusforge.beam.jobs import run_job
 from corpusforge.beam.read import ReadEvalRows
 from corpusforge.beam.stages import COUNTS, REJECTED, SumTallies
 from corpusforge.beam.write import WriteManifest, WriteShards, matching
-from corpusforge.codeswitch.dictionary import DictionarySwitchStage
-from corpusforge.codeswitch.switcher import EntitySwitchStage, SwitchStage, codeswitch_batch, codeswitch_record
+from corpusforge.codeswitch.switcher import codeswitch_batch, codeswitch_record
 from corpusforge.config import ConfigError, construct, read_config_file, resolve_path, validate_config
 from corpusforge.io.base import as_id, meta_value, text_problem
 from corpusforge.io.parquet import ShardInfo, ShardMetadata
 from corpusforge.manifest import stage_models
 from corpusforge.records import Rejections, Split, stable_id
 from corpusforge.schemas import load_schema, schema_id
+from corpusforge.transforms.codeswitch import DictionarySwitchStage, EntitySwitchStage, SwitchStage
 
 STAGE = "codeswitch_variants"
 LINES_SCHEMA = "codeswitch_variants.v1"  # the layout of a variants JSON line (see above)
