@@ -7,6 +7,7 @@ import argparse
 import os
 import sys
 
+import corpusforge.pipelines  # noqa: F401  registers Beam's filesystems, so recipes may name gs:// paths
 from corpusforge import __version__
 from corpusforge.config import (
     READERS,

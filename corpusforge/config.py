@@ -407,8 +407,9 @@ def _resolve_input(spec: InputSpec, index: int, recipe: RecipeSpec, base_dir: st
 
 
 def _check_files(reader: Any, patterns: list[str], where: str) -> None:
-    """Every pattern matches a file (and, for pairs, the other side exists), on any Beam filesystem."""
-    from corpusforge.beam.read import check_input_files  # Beam's filesystems know gs:// and friends
+    """Every pattern matches a file (and, for pairs, the other side exists): local paths here,
+    ``gs://`` and other schemes on the filesystem registered for them (Beam's, in the jobs)."""
+    from corpusforge.io.filesystems import check_input_files
 
     try:
         check_input_files(reader, patterns)

@@ -15,8 +15,9 @@ import zstandard
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
-from corpusforge.beam.read import ReadEvalRows, ReadRecords, _ReadRowsFn, expand_patterns, pattern_root
+from corpusforge.beam.read import ReadEvalRows, ReadRecords, _ReadRowsFn, expand_patterns
 from corpusforge.beam.stages import SumTallies
+from corpusforge.io.filesystems import pattern_root
 from corpusforge.io.readers import MosesReader, TextReader
 
 pytestmark = pytest.mark.slow

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import posixpath
-import re
 from collections.abc import Iterator
 from typing import BinaryIO, Literal, NamedTuple
 
@@ -17,6 +14,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from corpusforge.accounting import READ_STAGE, Tally
 from corpusforge.beam.stages import COUNTS, REJECTED, emit_split
+from corpusforge.io import filesystems
 from corpusforge.io.base import as_file_rejection, read_lines
 from corpusforge.io.compression import open_input
 from corpusforge.io.jsonl import parse_object
@@ -27,7 +25,6 @@ from corpusforge.records import Rejections, Split, stable_id
 
 EVAL_MAX_LINE_BYTES = 16 << 20
 EVAL_BATCH_BYTES = 1 << 20  # Parquet rows decoded at a time: damage loses at most these
-_GLOB = re.compile(r"[*?\[{]")
 
 log = logging.getLogger(__name__)
 
@@ -38,54 +35,33 @@ class ReadOutputs(NamedTuple):
     counts: beam.PCollection  # one Tally per chunk read
 
 
-def pattern_root(pattern: str) -> str:
-    """The directory part of ``pattern`` before its first glob character, ending in ``/``
-    (``gs://b/data/*/x.gz`` -> ``gs://b/data/``); a plain path gives its directory."""
-    match = _GLOB.search(pattern)
-    head = pattern[: match.start()] if match else pattern
-    return head[: head.rfind("/") + 1]
+class BeamFileSystem:
+    """Beam's filesystems (local, ``gs://``, ``s3://``, ... as installed) as a
+    :class:`~corpusforge.io.filesystems.FileSystem`: what a run reads through, and what recipe
+    checks use for paths with a scheme (registered by :mod:`corpusforge.pipelines`)."""
+
+    def match(self, pattern: str) -> list[str]:
+        return sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
+
+    def exists(self, path: str) -> bool:
+        return FileSystems.exists(path)
+
+    def open(self, path: str) -> BinaryIO:
+        """Raw bytes (the reader decompresses)."""
+        return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+BEAM_FILESYSTEM = BeamFileSystem()
 
 
 def expand_patterns(patterns: list[str]) -> list[tuple[str, str]]:
-    """``(path, file_key)`` for every file the patterns match, in pattern order, each path once.
-
-    ``file_key`` is the path relative to its pattern's non-glob directory, so record ids do not
-    depend on where the data is checked out. Works on any Beam filesystem (local, gs://, ...);
-    a pattern that matches nothing raises FileNotFoundError naming it, a local directory given
-    as a path IsADirectoryError (it would fail when read).
-    """
-    files: dict[str, str] = {}
-    for pattern in patterns:
-        try:
-            matched = sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
-        except OSError as exc:  # BeamIOError subclasses IOError
-            raise FileNotFoundError(f"input pattern {pattern!r} cannot be listed: {exc}") from exc
-        if not matched:
-            raise FileNotFoundError(f"input pattern {pattern!r} matches no file")
-        if matched == [pattern] and "://" not in pattern and os.path.isdir(pattern):  # a plain path matches itself
-            raise IsADirectoryError(f"input pattern {pattern!r} is a directory; name its files (e.g. {pattern.rstrip('/')}/*.txt)")
-        root = pattern_root(pattern.replace("\\", "/"))
-        for path in matched:
-            posix = path.replace("\\", "/")
-            key = posix[len(root) :] if posix.startswith(root) else posixpath.basename(posix)
-            files.setdefault(path, key)
-    return list(files.items())
-
-
-def check_input_files(reader: Reader, patterns: list[str]) -> None:
-    """Raise FileNotFoundError when a pattern matches no file or a pair's other side is missing
-    (Moses readers name it with ``target_path``), IsADirectoryError when it names a directory:
-    what a recipe checks before the run."""
-    found = expand_patterns(patterns)
-    target_path = getattr(reader, "target_path", None)
-    missing = [target_path(path) for path, _ in found if target_path and not FileSystems.exists(target_path(path))]
-    if missing:
-        raise FileNotFoundError(f"the other side of a pair is missing: {', '.join(missing)}")
+    """:func:`corpusforge.io.filesystems.expand_patterns` through Beam's filesystems, as a run matches."""
+    return filesystems.expand_patterns(patterns, BEAM_FILESYSTEM)
 
 
 def beam_open(path: str) -> BinaryIO:
     """An opener for readers: raw bytes through Beam's filesystems (the reader decompresses)."""
-    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+    return BEAM_FILESYSTEM.open(path)
 
 
 class ReadSource(NamedTuple):
