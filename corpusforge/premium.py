@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import hashlib
 import statistics
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpusforge.hashing import derived_seed
 from corpusforge.languages import LanguageCodeError, canonical, is_canonical
 
 REFERENCE = "eng_Latn"
@@ -308,7 +308,7 @@ def byte_premiums_from_columns(
                 stacklevel=3,
             )
         num, den = lang_bytes[shared], ref_bytes[shared]
-        low, high = _bootstrap_ratio(num, den, n_bootstrap=n_bootstrap, confidence=confidence, seed=_seed_for(seed, lang))
+        low, high = _bootstrap_ratio(num, den, n_bootstrap=n_bootstrap, confidence=confidence, seed=derived_seed(seed, lang))
         premiums[lang] = Premium(lang, float(num.sum() / den.sum()), source, units=units, ci_low=low, ci_high=high, origin=origin)
     return PremiumTable(premiums, reference=reference)
 
@@ -329,10 +329,6 @@ def _bootstrap_ratio(
     tail = (1 - confidence) / 2
     low, high = np.quantile(ratios, [tail, 1 - tail])
     return float(low), float(high)
-
-
-def _seed_for(seed: int, lang: str) -> int:
-    return int.from_bytes(hashlib.blake2b(f"{seed}\x1f{lang}".encode(), digest_size=8).digest(), "big")
 
 
 def read_parallel_columns(path: str | Path, split: str | None = None) -> dict[str, list[str]]:

@@ -3,25 +3,16 @@ split every stage returns, and rejected-row construction."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpusforge.hashing import stable_id as stable_id  # ids are made in corpusforge.hashing; imported from here too
 from corpusforge.schemas import load_schema
 
 PREVIEW_CHARS = 240
-
-
-def stable_id(*parts: object) -> str:
-    """A 128-bit hex id from the parts (e.g. source, file, line): same parts, same id, on any machine."""
-    digest = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        digest.update(str(part).encode("utf-8", "surrogatepass"))
-        digest.update(b"\x1f")
-    return digest.hexdigest()
 
 
 def preview(raw: bytes | str | None, limit: int = PREVIEW_CHARS) -> str | None:

@@ -13,7 +13,8 @@ from corpusforge.accounting import Tally
 from corpusforge.codeswitch.lexicon import Entity, EntityLexicon, cldr_lexicon, cldr_lexicon_id
 from corpusforge.codeswitch.mentions import Gazetteer, Mention, MentionError, fold, given_mentions, parse_wikilinks
 from corpusforge.codeswitch.metrics import code_mixing_metrics
-from corpusforge.codeswitch.switcher import EntitySwitcher, StableDraws, Switched, codeswitch_batch, codeswitch_record
+from corpusforge.codeswitch.switcher import EntitySwitcher, Switched, codeswitch_batch, codeswitch_record
+from corpusforge.hashing import StableDraws
 from corpusforge.schemas import conform, entries_dict, load_schema
 from corpusforge.transforms.codeswitch import EntitySwitchStage
 

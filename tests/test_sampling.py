@@ -6,10 +6,11 @@ from collections import Counter, defaultdict
 import pyarrow as pa
 import pytest
 
+from corpusforge.hashing import unit_hash
 from corpusforge.records import stable_id
 from corpusforge.schemas import conform, extend, load_schema
 from corpusforge.transforms.premium import BytePremiumAnnotator
-from corpusforge.transforms.sampling import ByteBudgetSampler, SamplingStats, sample_batches, unit_hash
+from corpusforge.transforms.sampling import ByteBudgetSampler, SamplingStats, sample_batches
 
 # A corpus skewed as web crawls are: much English, little Burmese. Letters per script, so
 # sizes in bytes differ by script as real text does.

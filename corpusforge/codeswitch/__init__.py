@@ -23,11 +23,11 @@ from corpusforge.codeswitch.mentions import Gazetteer, Mention, MentionError, gi
 from corpusforge.codeswitch.switcher import (
     EntitySwitcher,
     Span,
-    StableDraws,
     Switched,
     apply_edits,
     codeswitch_record,
 )
+from corpusforge.hashing import StableDraws
 
 __all__ = [
     "LEXICON_SCHEMA",

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from corpusforge.codeswitch.mentions import CasePolicy, Gazetteer, check_options
-from corpusforge.codeswitch.switcher import DICTIONARY, Edit, StableDraws, Switched, apply_edits, selected_count
+from corpusforge.codeswitch.switcher import DICTIONARY, Edit, Switched, apply_edits, selected_count
+from corpusforge.hashing import StableDraws
 
 # dictd POS tags (FreeDict) of function words: the stopwords a dictionary itself names.
 FUNCTION_POS = frozenset(

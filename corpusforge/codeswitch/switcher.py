@@ -5,13 +5,12 @@ All offsets are code points (Python ``str`` indices), never bytes: a :class:`Spa
 end)`` is ``switched.text[start:end]``, the inserted text, without markers.
 
 Determinism: every choice (which mentions, which target language) is drawn from
-:class:`StableDraws`, a hash of (seed, record id, variant, what is drawn), never from Python's
+:class:`~corpusforge.hashing.StableDraws`, a hash of (seed, record id, variant, what is drawn), never from Python's
 ``hash`` or ``random`` state: same input and seed, same output on any machine.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -23,6 +22,7 @@ from corpusforge.codeswitch.lexicon import Entity, EntityLexicon
 from corpusforge.codeswitch.mentions import CasePolicy, Gazetteer, Mention, check_options, parse_wikilinks
 from corpusforge.codeswitch.metrics import code_mixing_metrics
 from corpusforge.codeswitch.tokens import tag_pieces
+from corpusforge.hashing import StableDraws
 from corpusforge.languages import LanguageCodeError, canonical, language_of, script_of
 from corpusforge.records import stable_id
 from corpusforge.schemas import as_entries, conform, load_schema
@@ -129,28 +129,6 @@ def apply_edits(source: str, edits: Sequence[Edit], *, matrix_lang: str, markers
     pieces.append((source[position:], matrix_lang))
     metrics = code_mixing_metrics([tag for _, tag in tag_pieces(pieces)])
     return Switched("".join(out), source, matrix_lang, tuple(spans), **{name: metrics[name] for name in METRICS})
-
-
-class StableDraws:
-    """Uniform draws in [0, 1) from blake2b(seed, record id, variant, what is drawn): the same
-    on every machine and Python version."""
-
-    def __init__(self, seed: int, record_id: str, variant: int = 0):
-        self._prefix = stable_id(seed, record_id, variant)
-
-    def uniform(self, *what: object) -> float:
-        digest = hashlib.blake2b(digest_size=8)
-        digest.update(self._prefix.encode())
-        for part in what:
-            digest.update(b"\x1f" + str(part).encode("utf-8", "surrogatepass"))
-        return int.from_bytes(digest.digest(), "big") / 2.0**64
-
-    def choice(self, options: Sequence, *what: object):
-        return options[min(int(self.uniform(*what) * len(options)), len(options) - 1)]
-
-    def sample(self, n: int, count: int, *what: object) -> list[int]:
-        """``count`` of the indices ``0..n-1``, in index order."""
-        return sorted(sorted(range(n), key=lambda i: self.uniform(*what, i))[:count])
 
 
 def selected_count(policy: str, n: int, *, fraction: float, k: int) -> int:

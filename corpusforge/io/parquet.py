@@ -23,7 +23,6 @@ with or without ``hive_partitioning``), polars and Spark; one language is one fo
 from __future__ import annotations
 
 import glob
-import hashlib
 import itertools
 import json
 import os
@@ -39,6 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from corpusforge import __version__
+from corpusforge.hashing import hash_buckets as hash_buckets  # the writer's shard buckets; defined with the other stable hashes
 from corpusforge.schemas import conform
 
 MiB = 1024 * 1024
@@ -232,16 +232,6 @@ def group_rows(table: pa.Table, keys: pa.Array) -> list[tuple[object, pa.Table]]
         out.append((value, table.slice(start, end - start)))
         start = end
     return out
-
-
-def hash_buckets(ids: pa.Array | pa.ChunkedArray, buckets: int) -> pa.Array:
-    """Bucket of each id, ``blake2b(id) mod buckets``: the same on every machine and run
-    (unlike Python's salted ``hash``). Per-row Python, about 1 µs a row."""
-    return pa.array(
-        [int.from_bytes(hashlib.blake2b(i.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big") % buckets
-         for i in ids.to_pylist()],
-        pa.int64(),
-    )  # fmt: skip
 
 
 def partition_dir(value: str | None) -> str:

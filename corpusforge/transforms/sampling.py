@@ -19,9 +19,8 @@ exponent as corpus recipes write it (XLM-R's alpha = 0.3; some papers write T = 
 
 from __future__ import annotations
 
-import hashlib
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusforge.accounting import Tally
+from corpusforge.hashing import unit_hashes
 from corpusforge.languages import LanguageCodeError, canonical
 from corpusforge.premium import table_code
 from corpusforge.records import Split, reject_where, stable_id
@@ -292,16 +292,6 @@ class SamplingPlan(Stage):
             "rates": dict(sorted(self.rates.items())),
             "thresholds": dict(sorted(self.thresholds.items())),
         }
-
-
-def unit_hash(seed: int, record_id: str) -> float:
-    """A uniform number in [0, 1) from (seed, id): the same on every machine and run."""
-    digest = hashlib.blake2b(f"{seed}\x1f{record_id}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64
-
-
-def unit_hashes(seed: int, record_ids: Sequence[str]) -> np.ndarray:
-    return np.fromiter((unit_hash(seed, record_id) for record_id in record_ids), dtype=np.float64, count=len(record_ids))
 
 
 def _languages(batch: pa.RecordBatch | pa.Table) -> list[str]:
