@@ -74,7 +74,7 @@ def recipe_for(paths: dict[str, list[Path]], output: Path) -> dict:
 def run_plain(recipe_path: str) -> dict:
     """The baseline: one process, the same reader, normaliser and shard writer, no Beam."""
     from corpusforge.config import load_recipe
-    from corpusforge.io.parquet import ShardMetadata, write_shards
+    from corpusforge.io.shards import ShardMetadata, write_shards
     from corpusforge.schemas import load_schema
 
     recipe = load_recipe(recipe_path)

@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 from corpusforge import __version__
 from corpusforge.accounting import FILES, READ_STAGE, WRITE_STAGE, Tally
-from corpusforge.io.parquet import ShardInfo
+from corpusforge.io.shards import ShardInfo
 
 MANIFEST_NAME = "_manifest.json"
 REJECTED_OUTPUT = "rejected"

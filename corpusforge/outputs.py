@@ -38,7 +38,7 @@ from typing import Protocol
 
 from corpusforge import __version__
 from corpusforge.config import ConfigError
-from corpusforge.io.parquet import SHARD_GLOBS
+from corpusforge.io.shards import SHARD_GLOBS
 from corpusforge.manifest import MANIFEST_NAME
 
 _LOG = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def _match_parts(parts: list[str], pattern: list[str]) -> bool:
 
 def _shard_folder(name: str, suffix: str = "parquet") -> tuple[str, ...]:
     """A folder of part files as the shard writers leave it: the shards their own stale-shard
-    sweep knows (:data:`corpusforge.io.parquet.SHARD_GLOBS`: flat, or one folder per partition
+    sweep knows (:data:`corpusforge.io.shards.SHARD_GLOBS`: flat, or one folder per partition
     value, ``hin_Deva/`` now and ``lang=hin_Deva/`` before), those partition folders, and the
     ``.tmp-<uuid>`` folders they write into before the rename (anything inside)."""
     shards = tuple(f"{name}/{glob.removesuffix('.parquet')}.{suffix}" for glob in SHARD_GLOBS)
@@ -111,7 +111,7 @@ LOCK_NAME = "_corpusforge.lock"
 _SHARD_FOLDERS = ("segment", "bitext", "codeswitch", "rejected", "translated", "variants")
 
 # The corpus, translate-test and variants jobs: shard folders and the run manifest
-# (corpusforge.beam.write, corpusforge.io.parquet.write_shards, corpusforge/pipelines/*.py).
+# (corpusforge.beam.write, corpusforge.io.shards.write_shards, corpusforge/pipelines/*.py).
 CORPUS_LAYOUT = OutputLayout(
     patterns=(
         MANIFEST_NAME,

@@ -18,8 +18,8 @@ from corpusforge.beam.stages import SumTallies
 from corpusforge.beam.write import WriteShards
 from corpusforge.codeswitch.lexicon import LEXICON_SCHEMA, EntityLexicon
 from corpusforge.io.lexicons import WikidataDumpReader
-from corpusforge.io.parquet import ShardMetadata
 from corpusforge.io.readers import TextReader
+from corpusforge.io.shards import ShardMetadata
 from corpusforge.schemas import load_schema, schema_id
 from corpusforge.transforms.codeswitch import EntitySwitchStage
 

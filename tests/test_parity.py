@@ -11,8 +11,8 @@ import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from corpusforge.analysis.parity import TokenizerTraining, tokenizer_parity, train_tokenizer
 from corpusforge.config import ConfigError
-from corpusforge.parity import TokenizerTraining, tokenizer_parity, train_tokenizer
 from corpusforge.pipelines.tokenizer_parity import build, config_from_dict, prepare_output, train_and_compare
 from corpusforge.premium import FewUnitsWarning
 

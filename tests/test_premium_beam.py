@@ -9,7 +9,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 from test_sampling import skewed_corpus
 
-from corpusforge.beam.premium import ComputeLanguageStats, SampleByBudget
+from corpusforge.beam.sampling import ComputeLanguageStats, SampleByBudget
 from corpusforge.beam.stages import SumTallies
 from corpusforge.transforms.premium import LanguageStats
 from corpusforge.transforms.sampling import ByteBudgetSampler, SamplingStats, sample_batches

@@ -14,7 +14,7 @@ import pytest
 from corpusforge.accounting import Tally
 from corpusforge.beam.stages import ApplyStage, SumTallies
 from corpusforge.beam.write import WriteManifest, WriteShards
-from corpusforge.io.parquet import ShardMetadata, write_shards
+from corpusforge.io.shards import ShardMetadata, write_shards
 from corpusforge.manifest import load_manifest, summary_table
 from corpusforge.records import Split, reject_where
 from corpusforge.schemas import load_schema

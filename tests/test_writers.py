@@ -14,7 +14,7 @@ import pytest
 
 import corpusforge
 from corpusforge.accounting import Tally
-from corpusforge.io.parquet import (
+from corpusforge.io.shards import (
     NULL_PARTITION,
     ParquetOptions,
     ShardMetadata,

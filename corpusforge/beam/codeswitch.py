@@ -21,7 +21,7 @@ from corpusforge.beam.stages import COUNTS, REJECTED, emit_split
 from corpusforge.beam.write import WriteShards
 from corpusforge.codeswitch.lexicon import LEXICON_SCHEMA, LEXICON_SCHEMA_ID, EntityLexicon
 from corpusforge.io.lexicons import WikidataDumpReader
-from corpusforge.io.parquet import ShardMetadata
+from corpusforge.io.shards import ShardMetadata
 from corpusforge.records import Split
 from corpusforge.transforms.codeswitch import EntitySwitchStage, SwitchStage
 

@@ -22,7 +22,7 @@ from apache_beam.transforms.window import GlobalWindow, GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
 from corpusforge.accounting import Tally
-from corpusforge.io.parquet import (
+from corpusforge.io.shards import (
     SHARD_GLOBS,
     MiB,
     ParquetOptions,

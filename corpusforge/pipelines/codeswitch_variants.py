@@ -51,7 +51,7 @@ from corpusforge.beam.write import WriteManifest, WriteShards, matching
 from corpusforge.codeswitch.switcher import codeswitch_batch, codeswitch_record
 from corpusforge.config import ConfigError, construct, read_config_file, resolve_path, validate_config
 from corpusforge.io.base import as_id, meta_value, text_problem
-from corpusforge.io.parquet import ShardInfo, ShardMetadata
+from corpusforge.io.shards import ShardInfo, ShardMetadata
 from corpusforge.manifest import stage_models
 from corpusforge.records import Rejections, Split, stable_id
 from corpusforge.schemas import load_schema, schema_id

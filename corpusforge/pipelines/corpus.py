@@ -25,7 +25,7 @@ from corpusforge.beam.stages import ApplyStage, ReportStatistics, SumTallies
 from corpusforge.beam.write import WriteManifest, WriteShards
 from corpusforge.config import ConfigError, Recipe
 from corpusforge.console import failure_line, setup_logging, worker_output_to
-from corpusforge.io.parquet import ShardMetadata
+from corpusforge.io.shards import ShardMetadata
 from corpusforge.manifest import stage_models
 from corpusforge.outputs import CORPUS_LAYOUT, LocalStore, OutputDirectory, RunLock, is_url
 from corpusforge.progress import PROGRESS_DIR_ENV, RunDisplay

@@ -7,7 +7,7 @@ held-out multi-parallel text:
 - ``balanced``: the byte-budget sample the config's ``sample`` options choose (temperature
   ``temperature`` or per-language ``targets``, in normalised bytes),
 
-both of the same normalised size (:func:`corpusforge.parity.matched_plans`), so the difference
+both of the same normalised size (:func:`corpusforge.analysis.parity.matched_plans`), so the difference
 is the mixture's, not the amount of data's.
 
 Beam does what scales: reading, optional segment stages (``lid``, ``normalize``, ...), byte
@@ -41,9 +41,10 @@ from apache_beam import pvalue
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from corpusforge.accounting import READ_STAGE, Tally
+from corpusforge.analysis.parity import ParityReport, TokenizerTraining, comparison_table, matched_plans, tokenizer_parity, train_tokenizer
 from corpusforge.beam.jobs import job_arguments
-from corpusforge.beam.premium import ComputeLanguageStats
 from corpusforge.beam.read import ReadInputs, ReadSource
+from corpusforge.beam.sampling import ComputeLanguageStats
 from corpusforge.beam.stages import ApplyStage, SumTallies
 from corpusforge.config import (
     ConfigError,
@@ -58,7 +59,6 @@ from corpusforge.config import (
 )
 from corpusforge.languages import LanguageCodeError
 from corpusforge.outputs import LocalStore, OutputDirectory, OutputLayout
-from corpusforge.parity import ParityReport, TokenizerTraining, comparison_table, matched_plans, tokenizer_parity, train_tokenizer
 from corpusforge.premium import REFERENCE, table_code
 from corpusforge.transforms.premium import BytePremiumAnnotator
 from corpusforge.transforms.sampling import ByteBudgetSampler

@@ -62,8 +62,8 @@ from corpusforge.beam.write import WriteManifest, WriteShards
 from corpusforge.config import ConfigError, construct, read_config_file, resolve_option_paths, resolve_path, validate_config
 from corpusforge.io.base import as_id, read_lines, text_problem
 from corpusforge.io.compression import is_corrupt_data_error, open_input
-from corpusforge.io.parquet import ShardMetadata
 from corpusforge.io.parquet_in import is_damaged_parquet
+from corpusforge.io.shards import ShardMetadata
 from corpusforge.manifest import stage_models
 from corpusforge.records import Rejections, Split, stable_id
 from corpusforge.schemas import SchemaError, load_schema, parse_type, schema_id
