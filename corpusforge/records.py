@@ -3,7 +3,9 @@ split every stage returns, and rejected-row construction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -13,6 +15,40 @@ from corpusforge.hashing import stable_id as stable_id  # ids are made in corpus
 from corpusforge.schemas import load_schema
 
 PREVIEW_CHARS = 240
+
+
+# Text columns of each record kind and the prefix of the columns computed from them
+# (``src_lang`` from ``src_text``).
+SIDES: dict[str, tuple[tuple[str, str], ...]] = {
+    "segment": (("text", ""),),
+    "bitext": (("src_text", "src_"), ("tgt_text", "tgt_")),
+    "codeswitch": (("text", ""),),
+}
+_TOLD_KIND: ContextVar[str | None] = ContextVar("corpusforge_record_kind", default=None)
+
+
+@contextmanager
+def told_kind(kind: str) -> Iterator[None]:
+    """Within this block, :func:`kind_of` gives ``kind``: how the runner tells a stage the kind
+    of the batches it hands it (per thread, so concurrent stages of other kinds are not confused)."""
+    token = _TOLD_KIND.set(kind)
+    try:
+        yield
+    finally:
+        _TOLD_KIND.reset(token)
+
+
+def kind_of(data: pa.RecordBatch | pa.Table | pa.Schema) -> str:
+    """The record kind of a batch: the one the runner told (:func:`told_kind`); for a library
+    caller without one, read from the columns once here (``src_text``: bitext; ``matrix_lang``:
+    codeswitch; else segment)."""
+    told = _TOLD_KIND.get()
+    if told is not None:
+        return told
+    names = data.names if isinstance(data, pa.Schema) else data.schema.names
+    if "src_text" in names:
+        return "bitext"
+    return "codeswitch" if "matrix_lang" in names else "segment"
 
 
 def preview(raw: bytes | str | None, limit: int = PREVIEW_CHARS) -> str | None:

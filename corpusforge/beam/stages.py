@@ -30,9 +30,8 @@ from apache_beam.utils.shared import Shared
 
 from corpusforge.accounting import Tally
 from corpusforge.progress import board
-from corpusforge.records import Rejections, Split
+from corpusforge.records import Rejections, Split, kind_of, told_kind
 from corpusforge.transforms.base import GlobalStage, Stage
-from corpusforge.transforms.script import kind_of
 
 REJECTED = "rejected"
 COUNTS = "counts"
@@ -170,7 +169,9 @@ class _StageFn(beam.DoFn):
     def process(self, batch, plan: Stage | None = None):
         stage = plan if plan is not None else self._live
         kind = self._kind or (stage.kinds[0] if len(stage.kinds) == 1 else kind_of(batch))
-        for split, tally in process_isolating_errors(stage, batch, kind=kind):
+        with told_kind(kind):  # the stage reads its batches' kind from kind_of, not their columns
+            results = list(process_isolating_errors(stage, batch, kind=kind))
+        for split, tally in results:
             yield from emit_split(split, tally)
         board().stage_rows(stage.name, batch.num_rows)
 

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from sacremoses import MosesPunctNormalizer
 
 from corpusforge.languages import alpha2, language_of
-from corpusforge.records import Split, reject_where
+from corpusforge.records import SIDES, Split, kind_of, reject_where
 from corpusforge.transforms.base import Stage
 
 DEFAULT_LANG = "en"
@@ -392,9 +392,8 @@ def _moses_lang(code: str | None) -> str:
 
 def _sides(batch: pa.RecordBatch) -> tuple[str, list[tuple[str, str]]]:
     """Record kind of ``batch`` and its (text column, language column) pairs."""
-    names = batch.schema.names
-    if "src_text" in names and "tgt_text" in names:
-        return "bitext", [("src_text", "src_lang"), ("tgt_text", "tgt_lang")]
-    if "text" in names:
-        return "segment", [("text", "lang")]
-    raise ValueError(f"normalize needs a segment (text) or bitext (src_text, tgt_text) batch; columns: {names}")
+    kind = kind_of(batch)
+    sides = [(column, f"{prefix}lang") for column, prefix in SIDES[kind]]
+    if any(column not in batch.schema.names for column, _ in sides):
+        raise ValueError(f"normalize needs a segment (text) or bitext (src_text, tgt_text) batch; columns: {batch.schema.names}")
+    return kind, sides

@@ -17,11 +17,10 @@ import pyarrow.compute as pc
 
 from corpusforge.languages import LanguageCodeError, canonical
 from corpusforge.premium import REFERENCE, PremiumTable, table_code
-from corpusforge.records import Split
+from corpusforge.records import SIDES, Split, kind_of
 from corpusforge.transforms.base import Stage
 
 UNKNOWN_LANG = "und"
-SIDES = ("src_", "tgt_")
 
 _FIELDS = (
     ("n_bytes", pa.int64(), "UTF-8 size of the text in bytes."),
@@ -40,11 +39,10 @@ def premium_fields(prefix: str = "") -> list[pa.Field]:
 
 def text_sides(schema: pa.Schema) -> list[tuple[str, str, str]]:
     """(prefix, text column, language column) per side: one for segments, two for bitext."""
-    if "text" in schema.names:
-        return [("", "text", "lang")]
-    if "src_text" in schema.names and "tgt_text" in schema.names:
-        return [(side, f"{side}text", f"{side}lang") for side in SIDES]
-    raise ValueError(f"batch has neither a text column nor src_text/tgt_text: {schema.names}")
+    sides = [(prefix, column, f"{prefix}lang") for column, prefix in SIDES[kind_of(schema)]]
+    if any(column not in schema.names for _, column, _ in sides):
+        raise ValueError(f"batch has neither a text column nor src_text/tgt_text: {schema.names}")
+    return sides
 
 
 class BytePremiumAnnotator(Stage):
@@ -102,7 +100,7 @@ class BytePremiumAnnotator(Stage):
 
     def output_fields(self, kind: str) -> list[pa.Field]:
         if kind == "bitext":
-            return [f for side in SIDES for f in premium_fields(side)]
+            return [f for _, side in SIDES["bitext"] for f in premium_fields(side)]
         return premium_fields()
 
     def process(self, batch: pa.RecordBatch) -> Split:

@@ -36,23 +36,12 @@ import regex
 from langcodes.registry_parser import parse_registry
 
 from corpusforge.languages import NO_SCRIPT
-from corpusforge.records import Split, with_columns
+from corpusforge.records import SIDES, Split, kind_of, with_columns
 from corpusforge.schemas import entries_array, entries_type
 from corpusforge.transforms.base import Stage
 
 UNDETERMINED_SCRIPT = "Zyyy"
 PROPS_TYPE = entries_type(pa.string(), pa.float32())  # (script, share) entries: no Arrow map in outputs
-
-# Text columns of each record kind and the prefix of the columns computed from them.
-SIDES: dict[str, tuple[tuple[str, str], ...]] = {
-    "segment": (("text", ""),),
-    "bitext": (("src_text", "src_"), ("tgt_text", "tgt_")),
-}
-
-
-def kind_of(batch: pa.RecordBatch) -> str:
-    """``bitext`` when the batch has ``src_text``, else ``segment`` (stages here serve both)."""
-    return "bitext" if "src_text" in batch.schema.names else "segment"
 
 
 def script_fields(prefix: str = "") -> list[pa.Field]:

@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 
 from corpusforge.codeswitch.tokens import OTHER, UNDETERMINED, span_pieces, tag_pieces, tokenize
 from corpusforge.languages import NO_SCRIPT, LanguageCodeError, canonical, script_compatible
-from corpusforge.records import Split, with_columns
+from corpusforge.records import Split, kind_of, with_columns
 from corpusforge.transforms.base import Stage
 from corpusforge.transforms.script import script_table
 
@@ -216,7 +216,8 @@ class TokenTagger(Stage):
             self.setup()
         n = batch.num_rows
         names = batch.schema.names
-        if "matrix_lang" in names:  # a codeswitch record names its languages
+        codeswitch = kind_of(batch) == "codeswitch"
+        if codeswitch:  # a codeswitch record names its languages
             embedded = batch.column("embedded_langs").to_pylist()
             declared = [[matrix] + (others or []) for matrix, others in zip(batch.column("matrix_lang").to_pylist(), embedded)]
         elif "lang" in names:
@@ -229,7 +230,7 @@ class TokenTagger(Stage):
         texts = pc.fill_null(batch.column("text"), "").to_pylist()
         # A codeswitch record's spans say which text is which language: exact, where a guess
         # from the words would take a same-script insertion (Deutschland in English) for English.
-        spans = batch.column("spans").to_pylist() if "spans" in names and "matrix_lang" in names else [None] * n
+        spans = batch.column("spans").to_pylist() if codeswitch and "spans" in names else [None] * n
         rows = [
             [
                 {"token": token, "tag": tag}
