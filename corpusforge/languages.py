@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import langcodes
@@ -85,6 +86,18 @@ def canonical(code: str, script: str | None = None) -> str:
         raise LanguageCodeError(reading.problem)
     assert reading.code is not None  # _read gives a problem whenever it has no code
     return reading.code
+
+
+def code_or_none(code: str | None, read: Callable[[str], str] = canonical) -> str | None:
+    """``read(code)`` (default :func:`canonical`), or None for a missing code or one it cannot
+    read: for codes a source may or may not mean as a language (Wikidata ``mul``, a TSV header,
+    a row's label), where an unreadable one is passed over rather than refused."""
+    if not code:
+        return None
+    try:
+        return read(code)
+    except (LanguageCodeError, LookupError):  # langcodes raises LookupError for names it cannot map
+        return None
 
 
 def names_script(code: str) -> bool:

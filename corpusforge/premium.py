@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusforge.hashing import derived_seed
-from corpusforge.languages import LanguageCodeError, canonical, is_canonical
+from corpusforge.languages import LanguageCodeError, canonical, code_or_none, is_canonical
 
 REFERENCE = "eng_Latn"
 MIN_UNITS = 100
@@ -194,7 +194,7 @@ class PremiumTable:
                 measured = self._premiums.get(code)
                 return measured if measured and measured.source == SOURCE_REFERENCE else Premium(code, 1.0, SOURCE_REFERENCE)
             found = self._premiums.get(code)
-            if found is None and (readable := _canonical_or_none(code)) is not None:
+            if found is None and (readable := code_or_none(code, table_code)) is not None:
                 found = self._premiums.get(readable)
             if found is not None:
                 return found
@@ -359,7 +359,7 @@ def _read_parallel_tsv(path: Path) -> dict[str, list[str]]:
         rows = list(reader)
     candidates: dict[str, list[int]] = {}
     for index, name in enumerate(header):
-        lang = _canonical_or_none(name)
+        lang = code_or_none(name, table_code)
         if lang is not None:
             candidates.setdefault(lang, []).append(index)
     chosen = {lang: min(indices, key=lambda i: len(header[i])) for lang, indices in candidates.items()}
@@ -389,7 +389,7 @@ def _read_flores_dir(path: Path, split: str | None) -> dict[str, list[str]]:
     lines_in: dict[Path, int] = {}
     for file in files:
         stem, _, suffix = file.name.partition(".")
-        lang = _canonical_or_none(stem) if suffix == split else None
+        lang = code_or_none(stem, table_code) if suffix == split else None
         if lang is not None:
             columns[lang] = file.read_text(encoding="utf-8").splitlines()
             lines_in[file] = len(columns[lang])
@@ -401,13 +401,6 @@ def _read_flores_dir(path: Path, split: str | None) -> dict[str, list[str]]:
         odd = [f"{file} ({n} lines)" for file, n in lines_in.items() if n != most]
         raise ValueError(f"misaligned parallel files: most have {most} lines, but {', '.join(odd)}")
     return columns
-
-
-def _canonical_or_none(code: str) -> str | None:
-    try:
-        return table_code(code)
-    except LanguageCodeError:
-        return None
 
 
 def _optional(value: str | None, kind: type):

@@ -221,12 +221,11 @@ class _ReadRowsFn(beam.DoFn):
             log.warning("%s at position %d: %s", ended.reason, position, ended.detail)
             rejections.reject(position, ended.reason, ended.detail, ended.raw, file=ended.file)
         rejected = rejections.rows.to_batch()
-        if rejected.num_rows:
-            yield pvalue.TaggedOutput(REJECTED, rejected)
-        tally = Tally.of_read(Split(rejected.slice(0, 0), rejected)) + Tally.of_file(self._source)
+        split = Split(rejected.slice(0, 0), rejected)  # the rows themselves went out above
+        tally = Tally.of_read(split) + Tally.of_file(self._source)
         for outcome in ("read", "out"):
             tally.add(READ_STAGE, self._source, outcome, read)
-        yield pvalue.TaggedOutput(COUNTS, tally)
+        yield from emit_split(split, tally)
 
 
 class ReadEvalRows(beam.PTransform):

@@ -20,7 +20,7 @@ import pyarrow as pa
 from corpusforge.codeswitch.lexicon import LEXICON_SCHEMA, Entity, EntityLexicon, entities_table
 from corpusforge.io.base import Line, read_lines
 from corpusforge.io.compression import Opener, open_binary, open_input, strip_compression
-from corpusforge.languages import LanguageCodeError, canonical
+from corpusforge.languages import LanguageCodeError, canonical, code_or_none
 from corpusforge.records import Rejections, Split, stable_id
 
 LEXICON_KIND = "lexicon"  # the `kind` of rejected rows from lexicon inputs
@@ -30,14 +30,9 @@ MIB = 1 << 20
 # --- language codes of the sources --------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=8192)
-def canonical_or_none(code: str) -> str | None:
-    """Canonical code for a Wikidata or Babel language code; None for codes that name no single
-    language or script (Wikidata ``mul``, ``simple``)."""
-    try:
-        return canonical(code)
-    except (LanguageCodeError, LookupError, ValueError):
-        return None
+# Canonical code for a Wikidata or Babel language code; None for codes that name no single
+# language or script (Wikidata ``mul``, ``simple``). Cached: a dump repeats a few hundred codes.
+canonical_or_none = functools.lru_cache(maxsize=8192)(code_or_none)
 
 
 def _shortest_first(codes: Iterable[str]) -> list[str]:

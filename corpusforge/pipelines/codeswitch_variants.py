@@ -46,7 +46,7 @@ from apache_beam.io.filesystems import FileSystems
 from corpusforge.accounting import Tally
 from corpusforge.beam.jobs import run_job
 from corpusforge.beam.read import ReadEvalRows
-from corpusforge.beam.stages import COUNTS, REJECTED, SumTallies
+from corpusforge.beam.stages import COUNTS, REJECTED, SumTallies, emit_split
 from corpusforge.beam.write import WriteManifest, WriteShards, matching
 from corpusforge.codeswitch.switcher import codeswitch_batch, codeswitch_record
 from corpusforge.config import ConfigError, construct, read_config_file, resolve_path, validate_config
@@ -116,8 +116,8 @@ class _VariantsFn(beam.DoFn):
                     raw=json.dumps(row, ensure_ascii=False, default=str),
                 )
                 batch = rejected.to_batch()
-                yield pvalue.TaggedOutput(REJECTED, batch)
-                yield pvalue.TaggedOutput(COUNTS, Tally.of_split(STAGE, Split(batch.slice(0, 0), batch)))
+                split = Split(batch.slice(0, 0), batch)
+                yield from emit_split(split, Tally.of_split(STAGE, split))
                 return
         carried = {f"row.{k}": meta_value(v) for k, v in row.items() if k not in cfg.fields and v is not None}
         provenance = {"method": cfg.method, "stage": stage.describe(), "input": file_key, "position": position}

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from sacremoses import MosesPunctNormalizer
 
 from corpusforge.languages import alpha2, language_of
-from corpusforge.records import SIDES, Split, kind_of, reject_where
+from corpusforge.records import SIDES, Split, kind_of, reject_where, with_columns
 from corpusforge.transforms.base import Stage
 
 DEFAULT_LANG = "en"
@@ -313,7 +313,7 @@ class Normalizer(Stage):
         lengths, n = [], batch.num_rows
         for k, (column, _) in enumerate(sides):
             side = normalized.slice(k * n, n)
-            out = out.set_column(out.schema.get_field_index(column), out.schema.field(column), side)
+            out = with_columns(out, [out.schema.field(column)], [side])
             lengths.append(pc.fill_null(pc.utf8_length(side), 0))
         refused = functools.reduce(pc.or_, [pc.equal(length, 0) for length in lengths])
         if self.max_chars:

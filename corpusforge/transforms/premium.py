@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from corpusforge.languages import LanguageCodeError, canonical
 from corpusforge.premium import REFERENCE, PremiumTable, table_code
-from corpusforge.records import SIDES, Split, kind_of
+from corpusforge.records import SIDES, Split, kind_of, with_columns
 from corpusforge.transforms.base import Stage
 
 UNKNOWN_LANG = "und"
@@ -107,7 +107,7 @@ class BytePremiumAnnotator(Stage):
         for prefix, text_column, lang_column in text_sides(batch.schema):
             columns = self._columns(batch.column(text_column), _column_or_nulls(batch, lang_column))
             for (name, dtype, _), values in zip(_FIELDS, columns):
-                batch = _set_column(batch, pa.field(prefix + name, dtype), values)
+                batch = with_columns(batch, [pa.field(prefix + name, dtype)], [values])  # replaced when re-run: idempotent
         return Split.keep_all(batch)
 
     def _columns(self, text: pa.Array, lang: pa.Array) -> list[pa.Array]:
@@ -135,14 +135,6 @@ class BytePremiumAnnotator(Stage):
 def _column_or_nulls(batch: pa.RecordBatch, name: str) -> pa.Array:
     index = batch.schema.get_field_index(name)
     return batch.column(index) if index >= 0 else pa.nulls(batch.num_rows, pa.string())
-
-
-def _set_column(batch: pa.RecordBatch, field: pa.Field, values: pa.Array) -> pa.RecordBatch:
-    """Add ``field`` or replace a column of that name (re-running the stage is idempotent)."""
-    index = batch.schema.get_field_index(field.name)
-    if index >= 0:
-        return batch.set_column(index, field, values)
-    return batch.append_column(field, values)
 
 
 # -- per-language statistics -----------------------------------------------------------------

@@ -31,7 +31,7 @@ from corpusforge.accounting import Tally
 from corpusforge.hashing import unit_hashes
 from corpusforge.languages import LanguageCodeError, canonical
 from corpusforge.premium import table_code
-from corpusforge.records import Split, reject_where, stable_id
+from corpusforge.records import Split, reject_where, stable_id, with_columns
 from corpusforge.transforms.base import GlobalStage, Stage
 from corpusforge.transforms.premium import UNKNOWN_LANG, LanguageStats, milli_bytes
 
@@ -249,10 +249,7 @@ class SamplingPlan(Stage):
                 new_ids.append(record_id if k == 0 else stable_id(record_id, "copy", k))
                 copy_of.append(None if k == 0 else record_id)
         kept = batch.take(pa.array(take, pa.int64()))
-        kept = kept.set_column(kept.schema.get_field_index("id"), kept.schema.field("id"), pa.array(new_ids, pa.string()))
-        index = kept.schema.get_field_index(COPY_FIELD.name)
-        values = pa.array(copy_of, pa.string())
-        kept = kept.set_column(index, COPY_FIELD, values) if index >= 0 else kept.append_column(COPY_FIELD, values)
+        kept = with_columns(kept, [kept.schema.field("id"), COPY_FIELD], [pa.array(new_ids, pa.string()), pa.array(copy_of, pa.string())])
         rejected = reject_where(batch, dropped, stage=self.name, kind="segment", reason=REASON, detail=details).rejected
         return Split(kept, rejected)
 
