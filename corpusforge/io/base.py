@@ -20,13 +20,13 @@ from typing import Any, BinaryIO, NamedTuple, overload
 
 import pyarrow as pa
 
+from corpusforge.accounting import READ_STAGE
 from corpusforge.io.compression import EmptyArchiveError, Opener, is_corrupt_data_error, open_binary, open_input
 from corpusforge.languages import LanguageCodeError, canonical
 from corpusforge.progress import Progress
 from corpusforge.records import Rejections, Split, stable_id
 from corpusforge.schemas import as_entries, load_schema
 
-READ_STAGE = "read"
 MIB = 1 << 20
 PREVIEW_BYTES = 4096  # what a too-long line keeps for its preview
 _SKIP_BYTES = 1 << 16  # chunk size used to skip the rest of a too-long line

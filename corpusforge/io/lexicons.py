@@ -18,13 +18,12 @@ from typing import NamedTuple
 import pyarrow as pa
 
 from corpusforge.codeswitch.lexicon import LEXICON_SCHEMA, Entity, EntityLexicon, entities_table
-from corpusforge.io.base import Line, read_lines
+from corpusforge.io.base import MIB, Line, read_lines
 from corpusforge.io.compression import Opener, open_binary, open_input, strip_compression
 from corpusforge.languages import LanguageCodeError, canonical, code_or_none
 from corpusforge.records import Rejections, Split, stable_id
 
 LEXICON_KIND = "lexicon"  # the `kind` of rejected rows from lexicon inputs
-MIB = 1 << 20
 
 
 # --- language codes of the sources --------------------------------------------------------

@@ -39,9 +39,9 @@ import pyarrow.parquet as pq
 
 from corpusforge import __version__
 from corpusforge.hashing import hash_buckets as hash_buckets  # the writer's shard buckets; defined with the other stable hashes
+from corpusforge.io.base import MIB as MiB
 from corpusforge.schemas import conform
 
-MiB = 1024 * 1024
 NULL_PARTITION = "null"  # the folder of rows whose partition value is null
 EMPTY_PARTITION = "empty"  # ... and of the empty string
 SHARD_GLOBS = ("part-*-of-*.parquet", "*/part-*-of-*.parquet")  # a write's own shards (also the old lang=x/ ones)
