@@ -210,3 +210,21 @@ def test_valid_codes_of_many_languages_and_scripts_load(tmp_path):
     r = load(tmp_path, data)
     assert [s.name for s in r.stages] == ["lid", "lang_filter", "premium", "sample", "translit", "entity_switch"]
     assert r.stages[3].targets == {"hin_Deva": 1000.0, "zho_Hant": 1000.0, "kor_Hang": 500.0}
+
+
+def test_translate_without_the_mt_extra_fails_at_load(tmp_path, monkeypatch):
+    """A recipe that translates where CTranslate2 is not installed fails when it is loaded,
+    naming the extra, not on the first worker that imports it."""
+    import corpusforge.mt.translator as translator
+
+    real = translator.find_spec
+    monkeypatch.setattr(translator, "find_spec", lambda name: None if name == "ctranslate2" else real(name))
+    data = recipe(tmp_path, stages=[{"translate": {"model": str(tmp_path), "targets": ["hin_Deva"]}}])
+    with pytest.raises(
+        ConfigError, match=r"stages\.0\.translate: .*mt extra, and ctranslate2 is not installed: pip install 'corpusforge\[mt\]'"
+    ):
+        load(tmp_path, data)
+    monkeypatch.setattr(translator, "find_spec", lambda name: None if name in ("ctranslate2", "sacrebleu") else real(name))
+    data["stages"][0]["translate"].update(round_trip=True)
+    with pytest.raises(ConfigError, match=r"ctranslate2, sacrebleu are not installed"):
+        load(tmp_path, data)

@@ -17,6 +17,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Literal
 
@@ -28,6 +29,15 @@ from corpusforge.mt.tokenize import (
     SentencePieceTokenizer,
     detect_convention,
 )
+
+
+def missing_mt_packages(*, split_sentences: bool = True, round_trip: bool = False) -> list[str]:
+    """The packages of the ``mt`` extra a translation needs and this Python lacks: CTranslate2
+    and sentencepiece always, sentencex to split sentences, sacrebleu to score a round trip.
+    Looked up without importing them (a recipe check, before any worker starts)."""
+    needed = ["ctranslate2", "sentencepiece", *(["sentencex"] if split_sentences else []), *(["sacrebleu"] if round_trip else [])]
+    return [name for name in needed if find_spec(name) is None]
+
 
 Device = Literal["auto", "cpu", "cuda"]
 ComputeType = Literal["auto", "default", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "float16", "bfloat16", "float32"]

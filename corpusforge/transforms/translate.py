@@ -25,7 +25,7 @@ import pyarrow as pa
 from corpusforge.accounting import Tally
 from corpusforge.languages import LanguageCodeError, canonical
 from corpusforge.mt.tokenize import ConventionName, LanguageNotSupported
-from corpusforge.mt.translator import ComputeType, Ct2Engine, Ct2Translator, Device
+from corpusforge.mt.translator import ComputeType, Ct2Engine, Ct2Translator, Device, missing_mt_packages
 from corpusforge.progress import Progress
 from corpusforge.records import Rejections, Split, stable_id
 from corpusforge.schemas import extend, load_schema
@@ -86,6 +86,12 @@ class TranslateStage(Stage):
         target_spm: Path | None = None,
         model_id: str | None = None,
     ):
+        missing = missing_mt_packages(split_sentences=split_sentences, round_trip=round_trip)
+        if missing:
+            raise ValueError(
+                f"translate needs the mt extra, and {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed: "
+                "pip install 'corpusforge[mt]' (or corpusforge[gpu] on GPU workers)"
+            )
         self.translator = Ct2Translator(
             model,
             device=device,
