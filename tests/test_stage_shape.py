@@ -24,9 +24,9 @@ from apache_beam.testing.util import assert_that, equal_to
 from corpusforge.beam.stages import STAGE_ERROR, ApplyStage, SumTallies, process_isolating_errors
 from corpusforge.config import STAGES, ConfigError, recipe_from_dict, register_stage
 from corpusforge.pipelines.corpus import build
-from corpusforge.records import Split, reject_where
+from corpusforge.records import Split, reject_where, with_columns
 from corpusforge.schemas import load_schema
-from corpusforge.transforms.base import GlobalStage, Stage
+from corpusforge.transforms.base import GlobalStage, InferenceStage, Stage
 
 pytestmark = pytest.mark.slow
 
@@ -150,11 +150,48 @@ class AboveMeanStage(GlobalStage):
         return {"written_words": WordTotals}
 
 
+class Upper:
+    """The "model" of :class:`ShoutStage` (a class instance: RunInference keeps a weak reference)."""
+
+    def __call__(self, text: str) -> str:
+        return text.upper()
+
+
+class ShoutStage(InferenceStage):
+    """Upper-cases text with a "model" (a test-only inference stage): ``load_model`` counts its
+    loads in :data:`LOADS`."""
+
+    name = "shout"
+    kinds = ("segment",)
+
+    def __init__(self, *, explode_on: str | None = None, label: str = ""):
+        self.explode_on = explode_on
+        self.label = label
+        self._model: Upper | None = None
+
+    def load_model(self):
+        with _LOADS_LOCK:
+            LOADS[self.label] += 1
+        return Upper()
+
+    def use_model(self, model) -> None:
+        self._model = model
+
+    def process(self, batch: pa.RecordBatch) -> Split:
+        texts = batch.column("text").to_pylist()
+        if self.explode_on and any(self.explode_on in t for t in texts):
+            raise ValueError(f"cannot shout {self.explode_on!r}")
+        assert self._model is not None  # the runner hands the model over first
+        return Split.keep_all(with_columns(batch, [batch.schema.field("text")], [pa.array([self._model(t) for t in texts])]))
+
+
 @pytest.fixture(autouse=True, scope="module")
 def registered():
     register_stage("word_count", f"{__name__}:WordCountStage")
     register_stage("above_mean", f"{__name__}:AboveMeanStage")
+    register_stage("shout", f"{__name__}:ShoutStage")
     yield
+    STAGES.pop("shout", None)
     STAGES.pop("word_count", None)
     STAGES.pop("above_mean", None)
 
@@ -296,3 +333,17 @@ def test_heavy_state_loads_once_per_process_across_dofn_instances_and_threads():
     assert _loads_across_instances(shared, *threads) == 1
     unsafe = SingleInstanceWordCount(label=f"unsafe-{uuid.uuid4()}")
     assert _loads_across_instances(unsafe, *threads) >= 3  # one per DoFn instance: the count can see them
+
+
+def test_an_inference_stage_runs_through_the_one_runinference_handler(tmp_path):
+    """A new model stage needs no adapter of its own: ApplyStage feeds it through RunInference,
+    loads its model once, and isolates a row that raises."""
+    lines = [f"line {i}" for i in range(10)]
+    lines[6] = "line 6 BOOM"
+    label = f"shout-{uuid.uuid4()}"
+    manifest = run(recipe(tmp_path, [{"shout": {"explode_on": "BOOM", "label": label}}], lines_file(tmp_path, lines)))
+    assert manifest["balanced"] is True
+    assert sorted(r["text"] for r in rows(tmp_path / "out" / "segment")) == sorted(t.upper() for t in lines if "BOOM" not in t)
+    (error,) = rows(tmp_path / "out" / "rejected")
+    assert (error["reason"], error["stage"], error["preview"]) == (STAGE_ERROR, "shout", "line 6 BOOM")
+    assert LOADS[label] == 1

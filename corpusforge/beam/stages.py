@@ -16,7 +16,6 @@ What every stage gets here:
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import operator
 import pickle
@@ -31,7 +30,7 @@ from apache_beam.utils.shared import Shared
 from corpusforge.accounting import Tally
 from corpusforge.progress import board
 from corpusforge.records import Rejections, Split, kind_of, told_kind
-from corpusforge.transforms.base import GlobalStage, Stage
+from corpusforge.transforms.base import GlobalStage, InferenceStage, Stage
 
 REJECTED = "rejected"
 COUNTS = "counts"
@@ -39,11 +38,6 @@ STAGE_ERROR = "stage_error"
 DETAIL_CHARS = 500
 # Exceptions that say something about the machine, not the row: they fail the run.
 FATAL_ERRORS: tuple[type[BaseException], ...] = (MemoryError, OSError, ImportError, SystemError)
-# Inference stages run through RunInference with the adapter of their engine, "module:Class"
-# of a PTransform built as ``Class(stage)``, imported only when such a stage is applied.
-INFERENCE_ADAPTERS = {
-    "corpusforge.transforms.translate:TranslateStage": "corpusforge.beam.mt:TranslateSegments",
-}
 
 
 class StageOutputs(NamedTuple):
@@ -192,23 +186,14 @@ class ApplyStage(beam.PTransform):
             out = batches | ApplyGlobalStage(stage, kind=self._kind)
             return StageOutputs(out.kept, out.rejected, out.counts, out.reports)
         if stage.execution == "inference":
-            return batches | _load(_inference_adapter(stage))(stage)
+            if not isinstance(stage, InferenceStage):
+                raise TypeError(f"stage {stage.name} executes as inference: subclass corpusforge.transforms.base.InferenceStage")
+            from corpusforge.beam.inference import RunInferenceStage  # it imports this module
+
+            return batches | RunInferenceStage(stage, kind=self._kind)
         fn = _StageFn(stage, self._kind, share=stage.thread_safe)
         outputs = batches | beam.ParDo(fn).with_outputs(REJECTED, COUNTS, main="kept")
         return StageOutputs(outputs.kept, outputs[REJECTED], outputs[COUNTS])
-
-
-def _inference_adapter(stage: Stage) -> str:
-    cls = type(stage)
-    spec = f"{cls.__module__}:{cls.__qualname__}"
-    if spec not in INFERENCE_ADAPTERS:
-        raise ValueError(f"no RunInference adapter for inference stage {spec}; add it to INFERENCE_ADAPTERS")
-    return INFERENCE_ADAPTERS[spec]
-
-
-def _load(spec: str) -> Any:
-    module, name = spec.split(":")
-    return getattr(importlib.import_module(module), name)
 
 
 class _StatisticsFn(beam.CombineFn):

@@ -10,7 +10,7 @@ declares how it executes (:attr:`Stage.execution`); Beam sees a stage only throu
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
 
 import pyarrow as pa
@@ -23,7 +23,7 @@ from corpusforge.records import Split
 # - "derive": per batch too, but the output is new records of kind ``derives`` and the input
 #   goes on unchanged (translit_pairs, entity_switch, dictionary_switch);
 # - "inference": a model the runner loads once per process or machine and feeds with groups of
-#   batches (RunInference; translate);
+#   batches (:class:`InferenceStage`, run through RunInference; translate);
 # - "global": two phases, mergeable statistics of the whole input first, then a per-batch
 #   stage built from them (:class:`GlobalStage`; the byte-budget sampler).
 Execution = Literal["map", "derive", "inference", "global"]
@@ -128,3 +128,52 @@ class GlobalStage(Stage):
         stats = self.statistics()
         stats.add_batch(batch)
         return self.plan(stats).process(batch)
+
+
+class InferenceStage(Stage):
+    """A stage fed by a model (``execution = "inference"``) that the runner loads once per worker
+    process, or once per machine and shares across its processes (a GPU holds one copy), and
+    feeds with groups of batches: Beam's RunInference, through one generic handler.
+
+    Subclasses load the model in :meth:`load_model` (never at construction), take it in
+    :meth:`use_model`, implement :meth:`process`, and may decide a group of batches in one
+    call (:meth:`process_many`).
+    :meth:`batch_cost` and :attr:`group_budget` say how batches are grouped: RunInference
+    hands over batches until their cost reaches the budget (a batch above it goes alone)."""
+
+    execution: Execution = "inference"
+    group_budget: int = 8192  # units of batch_cost per inference call
+    metrics_namespace: str = "corpusforge"
+
+    @abc.abstractmethod
+    def load_model(self) -> Any:
+        """A new model (weights loaded), in the worker; the runner shares it, so it must be an
+        object Beam's ``Shared`` can weakly reference (an instance of a class, not a builtin)."""
+
+    @abc.abstractmethod
+    def use_model(self, model: Any) -> None:
+        """Decide batches with ``model`` (the process's own, or a proxy to the machine's)."""
+
+    def setup(self) -> None:
+        self.use_model(self.load_model())
+
+    def process_many(self, batches: Sequence[pa.RecordBatch]) -> list[Split]:
+        """One :class:`Split` per batch, in order (default: :meth:`process` each; a model that
+        batches across them overrides this, and its :meth:`process` calls it with one)."""
+        return [self.process(batch) for batch in batches]
+
+    def batch_cost(self, batch: pa.RecordBatch) -> int:
+        """What one batch costs the model, in :attr:`group_budget` units (default: rows)."""
+        return max(1, batch.num_rows)
+
+    def model_id(self) -> str | None:
+        """The model's id, recorded with each inference result."""
+        return None
+
+    def shares_model_across_processes(self) -> bool:
+        """Whether one model serves all of a machine's worker processes (asked in the worker)."""
+        return False
+
+    def accelerator(self) -> str | None:
+        """A runner resource hint for the inference step (Dataflow's ``accelerator``), or None."""
+        return None

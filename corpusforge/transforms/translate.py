@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from corpusforge.accounting import Tally
 from corpusforge.languages import LanguageCodeError, canonical
@@ -29,7 +30,7 @@ from corpusforge.mt.translator import ComputeType, Ct2Engine, Ct2Translator, Dev
 from corpusforge.progress import Progress
 from corpusforge.records import Rejections, Split, stable_id
 from corpusforge.schemas import extend, load_schema
-from corpusforge.transforms.base import Stage
+from corpusforge.transforms.base import InferenceStage
 
 MT_FIELDS = [
     pa.field("mt_model", pa.string(), metadata={"doc": "Id of the translation model (directory name @ content hash)."}),
@@ -41,6 +42,17 @@ ROUND_TRIP_FIELD = pa.field(
     pa.float64(),
     metadata={"doc": "chrF (0-100, sacrebleu) of the segment against its translation translated back; with round_trip only."},
 )
+BYTES_PER_TOKEN = 4.0  # sentencepiece averages ~4 UTF-8 bytes per token on Latin text, more on other scripts
+DEFAULT_GPU_ACCELERATOR = "type:nvidia-l4;count:1;install-nvidia-driver"  # Dataflow's hint for device="cuda"
+
+
+def estimated_tokens(batch: pa.RecordBatch, *, bytes_per_token: float = BYTES_PER_TOKEN, fan_out: int = 1) -> int:
+    """Source tokens a segment batch will cost, estimated from UTF-8 bytes (no tokenising),
+    times ``fan_out`` (one translation per target language)."""
+    text_bytes = pc.sum(pc.binary_length(batch.column("text"))).as_py() or 0
+    return max(1, int(text_bytes / bytes_per_token) * fan_out)
+
+
 ROUND_TRIP_TEXT_FIELD = pa.field(
     "mt_round_trip_text",
     pa.string(),
@@ -48,7 +60,7 @@ ROUND_TRIP_TEXT_FIELD = pa.field(
 )
 
 
-class TranslateStage(Stage):
+class TranslateStage(InferenceStage):
     """Translate segments into one or more target languages with a CTranslate2 model directory.
 
     Construction is cheap (reads the model's config and vocabulary) and fails on a missing
@@ -61,6 +73,8 @@ class TranslateStage(Stage):
     kinds = ("segment",)
     derives = "bitext"
     execution = "inference"  # RunInference: one engine per process (or per machine on a GPU)
+    group_budget = 65536  # estimated source tokens per inference call (CTranslate2 cuts max_batch_tokens inside)
+    metrics_namespace = "corpusforge_translate"
 
     def __init__(
         self,
@@ -146,6 +160,27 @@ class TranslateStage(Stage):
     def use_engine(self, engine: Ct2Engine) -> None:
         """Translate with an already loaded engine (Beam's shared model) instead of loading one."""
         self.translator.setup(engine)
+
+    # --- how the runner feeds the model (InferenceStage) ---
+
+    def load_model(self) -> Ct2Engine:
+        return self.translator.load_engine()
+
+    def use_model(self, model: Ct2Engine) -> None:
+        self.use_engine(model)
+
+    def batch_cost(self, batch: pa.RecordBatch) -> int:
+        return estimated_tokens(batch, fan_out=len(self.targets))
+
+    def model_id(self) -> str:
+        return self.translator.info.model_id
+
+    def shares_model_across_processes(self) -> bool:
+        """On a GPU (CTranslate2's device count, asked in the worker): one engine per machine."""
+        return self.translator.uses_gpu()
+
+    def accelerator(self) -> str | None:
+        return DEFAULT_GPU_ACCELERATOR if self.translator.device == "cuda" else None
 
     def output_fields(self, kind: str) -> list[pa.Field]:
         if kind != "bitext":
