@@ -84,3 +84,30 @@ def test_dump_and_wikitext_end_to_end(tmp_path: Path):
     assert counts["read|rejected:invalid_json"] == 1 and counts["read|out"] == 6 and counts["read|filtered"] == 2
     assert counts["entity_switch|created"] == 2
     assert LEXICON_SCHEMA.metadata[b"corpusforge.schema"] == b"lexicon.v1"
+
+
+def test_switching_without_a_lexicon_input_goes_through_the_one_adapter(tmp_path: Path):
+    """Without a side input, SwitchSegments is ApplyStage: the same records as the stage makes
+    alone, counted as created, and a row the switcher raises on becomes one stage_error row."""
+    import pyarrow as pa
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from corpusforge.beam.stages import STAGE_ERROR
+
+    class Exploding(EntitySwitchStage):
+        def switch_row(self, text, *, record_id, variant, extra):
+            if "Germany" in text:
+                raise RuntimeError("switcher bug")
+            return super().switch_row(text, record_id=record_id, variant=variant, extra=extra)
+
+    stage = Exploding(targets=["hin_Deva"], target_mode="fixed", seed=1)
+    texts = ["They flew to India.", "Germany and India.", "Nothing here."]
+    batch = pa.RecordBatch.from_pylist([{"id": f"r{i}", "source": "s", "text": t, "lang": "eng_Latn"} for i, t in enumerate(texts)])
+    alone = stage.process(batch.slice(0, 1)).kept.to_pylist()
+    with beam.Pipeline(options=PipelineOptions(runner="DirectRunner")) as p:
+        switched = p | beam.Create([batch]) | SwitchSegments(stage)
+        assert_that(switched.records | "Rows" >> beam.FlatMap(lambda b: b.to_pylist()), equal_to(alone), label="Records")
+        reasons = switched.rejected | beam.FlatMap(lambda b: b.column("reason").to_pylist())
+        assert_that(reasons, equal_to([STAGE_ERROR]), label="Rejected")
+        created = switched.counts | SumTallies() | beam.Map(lambda t: t.total("created"))
+        assert_that(created, equal_to([2]), label="Created")

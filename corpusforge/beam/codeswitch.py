@@ -17,7 +17,7 @@ from apache_beam import pvalue
 
 from corpusforge.accounting import READ_STAGE, Tally
 from corpusforge.beam.read import beam_open, expand_patterns
-from corpusforge.beam.stages import COUNTS, REJECTED, emit_split
+from corpusforge.beam.stages import COUNTS, REJECTED, ApplyStage, emit_split
 from corpusforge.beam.write import WriteShards
 from corpusforge.codeswitch.lexicon import LEXICON_SCHEMA, LEXICON_SCHEMA_ID, EntityLexicon
 from corpusforge.io.lexicons import WikidataDumpReader
@@ -134,21 +134,16 @@ class BuildEntityLexicon(beam.PTransform):
         return LexiconBuild(read.lexicon, read.rejected, read.counts, shards)
 
 
-class _SwitchFn(beam.DoFn):
-    """Runs a switching stage per batch; with a lexicon side input, the first batch on each
-    worker builds the switcher from it (held for the DoFn's life)."""
+class _SwitchWithLexiconFn(beam.DoFn):
+    """Runs an entity-switching stage per batch with a lexicon side input: the first batch on
+    each worker builds the switcher from it (held for the DoFn's life). Without a side input a
+    switching stage runs through the one adapter, ``ApplyStage``."""
 
-    def __init__(self, stage: SwitchStage, with_lexicon: bool):
+    def __init__(self, stage: EntitySwitchStage):
         self._stage = stage
-        self._with_lexicon = with_lexicon
         self._ready = False
 
-    def setup(self):
-        if not self._with_lexicon:
-            self._stage.setup()
-            self._ready = True
-
-    def process(self, batch, lexicon_batches=None):
+    def process(self, batch, lexicon_batches):
         if not self._ready:
             table = pa.Table.from_batches(list(lexicon_batches), schema=LEXICON_SCHEMA)
             self._stage.use_lexicon(EntityLexicon.from_table(table, languages=self._stage.lexicon_languages, name="pipeline"))
@@ -172,7 +167,11 @@ class SwitchSegments(beam.PTransform):
         self._lexicon = lexicon
 
     def expand(self, batches):
-        fn = _SwitchFn(self._stage, with_lexicon=self._lexicon is not None)
-        side = [pvalue.AsList(self._lexicon)] if self._lexicon is not None else []
-        outputs = batches | "Switch" >> beam.ParDo(fn, *side).with_outputs(REJECTED, COUNTS, main="records")
+        stage = self._stage
+        if self._lexicon is None:  # shared set-up and the dead-letter path, as every stage gets them
+            applied = batches | "Switch" >> ApplyStage(stage, kind="segment")
+            return SwitchOutputs(applied.kept, applied.rejected, applied.counts)
+        assert isinstance(stage, EntitySwitchStage)  # checked in __init__
+        fn = _SwitchWithLexiconFn(stage)
+        outputs = batches | "Switch" >> beam.ParDo(fn, pvalue.AsList(self._lexicon)).with_outputs(REJECTED, COUNTS, main="records")
         return SwitchOutputs(outputs.records, outputs[REJECTED], outputs[COUNTS])
