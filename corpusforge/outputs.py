@@ -467,8 +467,8 @@ class OutputDirectory:
             return not RunLock.created_by_us(self.path)
         lock_path = os.path.join(self.path, self.layout.lock)
         if not os.path.lexists(lock_path):
-            # No run that takes the lock left these: a job that does not (translate-test, variants)
-            # may still be writing them, so they are not a dead run's leftovers.
+            # No run that takes the lock left these: a job that did not (translate-test and
+            # variants before they took it, a library caller's pipeline) may still be writing them.
             return False
         holder = RunLock.holder(lock_path)
         if holder is not None:

@@ -244,6 +244,32 @@ def test_variants_job_refuses_an_output_that_is_a_file_before_running(tmp_path):
         codeswitch_variants.main([str(config)])
 
 
+def test_variants_job_claims_its_output_like_the_corpus_job(tmp_path):
+    """While another run holds the output directory, the variants job refuses it before running;
+    once that run has ended the job runs, and its finished run leaves no lock file."""
+    import subprocess
+    import sys
+
+    (tmp_path / "eval.jsonl").write_text(json.dumps({"id": "1", "premise": "India is large."}) + "\n", encoding="utf-8")
+    config = tmp_path / "variants.yaml"
+    config.write_text("inputs: [eval.jsonl]\nfields: [premise]\noptions: {targets: [hin_Deva]}\noutput: out\n", encoding="utf-8")
+    holder = (
+        "import sys\nfrom corpusforge.outputs import LOCK_NAME, RunLock\n"
+        "RunLock.acquire(sys.argv[1], LOCK_NAME, where='test')\nprint('held', flush=True)\nsys.stdin.read()\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", holder, str(tmp_path / "out")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        with pytest.raises(ConfigError, match=rf"output: another corpusforge run is writing to .*pid {proc.pid}"):
+            codeswitch_variants.main([str(config)])
+        assert not (tmp_path / "out" / "_manifest.json").exists()
+    finally:
+        proc.stdin.close()
+        proc.wait()
+    assert codeswitch_variants.main([str(config)]) == 0
+    assert (tmp_path / "out" / "_manifest.json").exists() and not (tmp_path / "out" / LOCK_NAME).exists()
+
+
 # -- the demo command ------------------------------------------------------------------------------
 def test_demo_refuses_a_directory_with_unrelated_files_and_reruns_into_its_own(tmp_path, capsys):
     mine = tmp_path / "mine"

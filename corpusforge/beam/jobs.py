@@ -1,19 +1,26 @@
-"""Command lines of the job modules and the end of every job: the counts from the manifest and
-the exit status (translate-test, variants and ``corpusforge run`` share them)."""
+"""Command lines of the job modules and how every job runs as a command: the claim on its output
+directory, Beam's logs out of the way, a failure as one line, then the counts from the manifest
+and the exit status (translate-test, variants and ``corpusforge run`` share them)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from typing import TextIO
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from corpusforge.outputs import OutputDirectory
+from corpusforge.config import ConfigError
+from corpusforge.console import failure_line, setup_logging, worker_output_to
+from corpusforge.outputs import CORPUS_LAYOUT, OutputDirectory, RunLock, is_url
+from corpusforge.progress import PROGRESS_DIR_ENV, RunDisplay
 from corpusforge.runners import DEFAULT_ARGS
 
 
@@ -67,13 +74,77 @@ def input_sizes(patterns: list[str]) -> dict[str, int]:
     return sizes
 
 
+def run_attended(
+    output_dir: str,
+    run: Callable[[], None],
+    *,
+    patterns: list[str],
+    verbose: bool = False,
+    progress: bool = True,
+    reraise: tuple[type[Exception], ...] = (),
+) -> bool:
+    """Run ``run()`` (a pipeline, waited for) as a command does, once the output directory is
+    claimed: a progress display of ``patterns``' bytes (``progress``), Beam's and its workers'
+    logs in a temporary file kept only when the run fails (all on stderr when ``verbose``), a
+    failure as one line naming that log. Whether the run succeeded; the claim on
+    ``output_dir`` is given up however it ends (its lock file stays after a failure: the sign
+    that the temp files there are a dead run's). Exceptions of the ``reraise`` types (a job's
+    configuration errors found while building) propagate instead."""
+    log_path: str | None = None
+    failed = True
+    previous = os.environ.get(PROGRESS_DIR_ENV)
+    try:
+        sizes = input_sizes(patterns) if progress else {}
+        if not verbose:
+            fd, log_path = tempfile.mkstemp(prefix="corpusforge-", suffix=".log")
+            os.close(fd)
+        with tempfile.TemporaryDirectory(prefix="corpusforge-progress-") as board_dir, worker_output_to(log_path) as err:
+            setup_logging(verbose, err)
+            os.environ[PROGRESS_DIR_ENV] = board_dir  # worker processes inherit it
+            try:
+                with RunDisplay(board_dir, sizes, stream=err, enabled=progress):
+                    run()
+                failed = False
+            except reraise:
+                raise
+            except Exception as exc:  # a worker's error, re-raised by the runner: one line, the rest in the log
+                if log_path is None:
+                    raise
+                with open(log_path, "a", encoding="utf-8") as log:
+                    traceback.print_exc(file=log)
+                print(f"corpusforge: {failure_line(exc, output_dir)}", file=err)
+                print(f"full log: {log_path}", file=err)
+                return False
+    finally:
+        if previous is None:
+            os.environ.pop(PROGRESS_DIR_ENV, None)
+        else:
+            os.environ[PROGRESS_DIR_ENV] = previous
+        if log_path and not failed:
+            os.unlink(log_path)
+        setup_logging(verbose, sys.stderr)
+        RunLock.release_directory(output_dir, remove=not failed)
+    return True
+
+
 def run_job(prog: str, description: str | None, argv: list[str] | None, *, load_config: Callable, build: Callable) -> int:
-    """The job's config from the command line, the job on the runner the Beam options name
-    (DirectRunner by default), then the counts; the exit status of :func:`report_run`."""
+    """The job's config from the command line, its output directory checked and claimed (the
+    :class:`RunLock` the corpus job takes, so two runs cannot write one directory), the job on
+    the runner the Beam options name (DirectRunner by default) with the corpus job's console
+    (:func:`run_attended`; no progress display: these jobs' readers keep no byte count), then
+    the counts; the exit status of :func:`report_run` (1 when the run failed)."""
     args, beam_args = job_arguments(prog, description, argv)
     cfg = load_config(args.config, args.set)
-    OutputDirectory(path=cfg.output, where="output").check_location(overwrite=False)  # a file, or not writable: say so now
+    directory = OutputDirectory(path=cfg.output, where="output")
+    directory.check_location(overwrite=False)  # a file, or not writable: say so now
+    if not is_url(directory.path) and CORPUS_LAYOUT.lock is not None:
+        RunLock.acquire(directory.path, CORPUS_LAYOUT.lock, where="output")
     started = time.monotonic()
-    with beam.Pipeline(options=PipelineOptions(beam_args or list(DEFAULT_ARGS))) as p:
-        build(p, cfg)
+
+    def run() -> None:
+        with beam.Pipeline(options=PipelineOptions(beam_args or list(DEFAULT_ARGS))) as p:
+            build(p, cfg)
+
+    if not run_attended(directory.path, run, patterns=[], progress=False, reraise=(ConfigError,)):
+        return 1
     return report_run(cfg.output, started)

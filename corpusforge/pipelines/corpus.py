@@ -7,11 +7,8 @@ records (translation, transliteration pairs) add them to a later kind's records.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -24,11 +21,9 @@ from corpusforge.beam.read import ReadInputs, ReadSource
 from corpusforge.beam.stages import ApplyStage, ReportStatistics, SumTallies
 from corpusforge.beam.write import WriteManifest, WriteShards
 from corpusforge.config import ConfigError, Recipe
-from corpusforge.console import failure_line, setup_logging, worker_output_to
 from corpusforge.io.shards import ShardMetadata
 from corpusforge.manifest import stage_models
 from corpusforge.outputs import CORPUS_LAYOUT, LocalStore, OutputDirectory, RunLock, is_url
-from corpusforge.progress import PROGRESS_DIR_ENV, RunDisplay
 from corpusforge.schemas import conform, extend, load_schema, schema_id
 from corpusforge.transforms.dedup import Kind
 
@@ -222,43 +217,14 @@ def run_recipe(recipe: Recipe, beam_args: list[str], *, verbose: bool = False, p
     display (``progress``) and Beam's logs in a temporary log file kept only when the run fails
     (all on stderr when ``verbose``), then print the counts; the exit status (0, or 1 for a
     failed run, an unbalanced manifest or too many rejected rows)."""
-    from corpusforge.beam.jobs import input_sizes, report_run
+    from corpusforge.beam.jobs import report_run, run_attended
 
     prepare_output(recipe)
     print(f"corpusforge {__version__}: recipe {recipe.spec.name} ({recipe.recipe_hash}) -> {recipe.output_dir}", file=sys.stderr)
     started = time.monotonic()
-    log_path: str | None = None
-    failed = True
-    previous = os.environ.get(PROGRESS_DIR_ENV)
-    try:  # from here on the claim on the output directory is given up however the run ends
-        sizes = input_sizes([p for i in recipe.inputs for p in i.patterns]) if progress else {}
-        if not verbose:
-            fd, log_path = tempfile.mkstemp(prefix="corpusforge-", suffix=".log")
-            os.close(fd)
-        with tempfile.TemporaryDirectory(prefix="corpusforge-progress-") as board_dir, worker_output_to(log_path) as err:
-            setup_logging(verbose, err)
-            os.environ[PROGRESS_DIR_ENV] = board_dir  # worker processes inherit it
-            try:
-                with RunDisplay(board_dir, sizes, stream=err, enabled=progress):
-                    run(recipe, beam_args)
-                failed = False
-            except Exception as exc:  # a worker's error, re-raised by the runner: one line, the rest in the log
-                if log_path is None:
-                    raise
-                with open(log_path, "a", encoding="utf-8") as log:
-                    traceback.print_exc(file=log)
-                print(f"corpusforge: {failure_line(exc, recipe.output_dir)}", file=err)
-                print(f"full log: {log_path}", file=err)
-                return 1
-    finally:
-        if previous is None:
-            os.environ.pop(PROGRESS_DIR_ENV, None)
-        else:
-            os.environ[PROGRESS_DIR_ENV] = previous
-        if log_path and not failed:
-            os.unlink(log_path)
-        setup_logging(verbose, sys.stderr)
-        RunLock.release_directory(recipe.output_dir, remove=not failed)
+    patterns = [p for i in recipe.inputs for p in i.patterns]
+    if not run_attended(recipe.output_dir, lambda: run(recipe, beam_args), patterns=patterns, verbose=verbose, progress=progress):
+        return 1
     return report_run(recipe.output_dir, started, max_rejected_fraction=recipe.spec.max_rejected_fraction)
 
 
