@@ -19,7 +19,7 @@ from corpusforge.outputs import CORPUS_LAYOUT, LOCK_NAME, LocalStore, OutputDire
 from corpusforge.pipelines import codeswitch_variants
 from corpusforge.pipelines.corpus import prepare_output
 from corpusforge.pipelines.tokenizer_parity import config_from_dict
-from corpusforge.pipelines.tokenizer_parity import prepare_output as prepare_parity_output
+from corpusforge.pipelines.tokenizer_parity import output_directory as parity_output
 
 DEMO_OUTPUT_ENTRIES = ("_manifest.json", "segment", "bitext", "codeswitch", "rejected")
 
@@ -48,6 +48,10 @@ def copy_of(demo_output: Path, target: Path) -> Path:
 
 
 # -- overwrite refuses what corpusforge did not write --------------------------------------------
+def prepare_parity(job) -> None:
+    parity_output(job).prepare(LocalStore(), overwrite=job.spec.output.overwrite)
+
+
 def test_overwrite_refuses_a_directory_with_an_unrelated_file(tmp_path):
     output = tmp_path / "out"
     output.mkdir()
@@ -306,15 +310,15 @@ def test_parity_job_overwrite_clears_only_an_earlier_parity_output(tmp_path):
     out.mkdir()
     (out / "corpus.txt").write_text("mine", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"corpus\.txt, which corpusforge did not write"):
-        prepare_parity_output(parity_job(tmp_path, out))
+        prepare_parity(parity_job(tmp_path, out))
     assert (out / "corpus.txt").exists()
     (out / "corpus.txt").unlink()
     for name in ("train_raw.txt", "train_balanced.txt", "raw.model", "_sampling.json"):
         (out / name).write_text("x", encoding="utf-8")
-    prepare_parity_output(parity_job(tmp_path, out))  # an earlier parity run's files alone: cleared
+    prepare_parity(parity_job(tmp_path, out))  # an earlier parity run's files alone: cleared
     assert out.is_dir() and list(out.iterdir()) == []
     with pytest.raises(ConfigError, match="an input"):
-        prepare_parity_output(parity_job(tmp_path, tmp_path))  # holds the corpus and the held-out text
+        prepare_parity(parity_job(tmp_path, tmp_path))  # holds the corpus and the held-out text
     assert (tmp_path / "en.txt").exists() and (tmp_path / "heldout.tsv").exists()
 
 

@@ -13,7 +13,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from corpusforge.analysis.parity import TokenizerTraining, tokenizer_parity, train_tokenizer
 from corpusforge.config import ConfigError
-from corpusforge.pipelines.tokenizer_parity import build, config_from_dict, prepare_output, train_and_compare
+from corpusforge.outputs import LocalStore
+from corpusforge.pipelines.tokenizer_parity import build, config_from_dict, output_directory, train_and_compare
 from corpusforge.premium import FewUnitsWarning
 
 pytest.importorskip("sentencepiece")
@@ -140,7 +141,7 @@ def config(inputs: list[dict], heldout: Path, output: Path, **changes) -> dict:
 
 def run_job(data: dict, base_dir: Path) -> dict:
     job = config_from_dict(data, base_dir=str(base_dir))
-    prepare_output(job)
+    output_directory(job).prepare(LocalStore(), overwrite=job.spec.output.overwrite)
     with beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner"])) as p:
         build(p, job)
     return train_and_compare(job)

@@ -258,16 +258,16 @@ PARITY_LAYOUT = OutputLayout(
 )
 
 
-def prepare_output(job: ParityJob) -> None:
-    """Refuse a non-empty output directory unless ``output.overwrite``, and then clear only an
-    earlier parity run's files (see :mod:`corpusforge.outputs`); ConfigError otherwise."""
+def output_directory(job: ParityJob) -> OutputDirectory:
+    """The job's output directory, never holding its inputs or held-out text; its ``prepare``
+    refuses a non-empty one unless ``output.overwrite``, and then clears only an earlier parity
+    run's files (see :mod:`corpusforge.outputs`)."""
     protected = [p for i in job.recipe.inputs for p in i.patterns] + [str(job.heldout)]
-    directory = OutputDirectory(path=str(job.output_dir), layout=PARITY_LAYOUT, protected=protected)
-    directory.prepare(LocalStore(), overwrite=job.spec.output.overwrite)
+    return OutputDirectory(path=str(job.output_dir), layout=PARITY_LAYOUT, protected=protected)
 
 
 def run(job: ParityJob, beam_args: list[str] | None = None) -> dict:
-    prepare_output(job)
+    output_directory(job).prepare(LocalStore(), overwrite=job.spec.output.overwrite)
     with beam.Pipeline(options=PipelineOptions(beam_args or ["--runner=DirectRunner"])) as p:
         build(p, job)
     return train_and_compare(job)
