@@ -99,3 +99,28 @@ def test_rejected_rows_match_their_schema_and_bound_the_preview():
     assert batch.schema == load_schema("rejected") == empty_rejected().schema
     row = batch.to_pylist()[0]
     assert row["preview"].startswith("bad \\xff") and len(row["preview"]) <= 241
+
+
+def test_a_stage_is_told_its_record_kind_and_library_callers_get_one_reading_of_the_columns():
+    """kind_of gives the kind the runner told (told_kind), whatever the columns suggest; without
+    one it reads the columns once, the same way for every stage that asks."""
+    import pyarrow as pa
+
+    from corpusforge.records import SIDES, kind_of, told_kind
+    from corpusforge.transforms.normalize import _sides
+    from corpusforge.transforms.premium import text_sides
+
+    bitext = pa.RecordBatch.from_pylist([{"src_text": "a", "tgt_text": "b", "src_lang": "eng_Latn", "tgt_lang": "hin_Deva"}])
+    segment = pa.RecordBatch.from_pylist([{"text": "a", "lang": "eng_Latn"}])
+    codeswitch = pa.RecordBatch.from_pylist([{"text": "a", "matrix_lang": "eng_Latn"}])
+    assert [kind_of(b) for b in (bitext, segment, codeswitch)] == ["bitext", "segment", "codeswitch"]
+    assert _sides(bitext) == ("bitext", [("src_text", "src_lang"), ("tgt_text", "tgt_lang")])
+    assert [column for _, column, _ in text_sides(bitext.schema)] == [column for column, _ in SIDES["bitext"]]
+    with told_kind("segment"):
+        assert kind_of(codeswitch) == "segment"
+        with told_kind("bitext"):
+            assert kind_of(segment) == "bitext"
+        assert kind_of(codeswitch) == "segment"
+        with pytest.raises(ValueError, match="normalize needs a segment"):
+            _sides(bitext)  # told segment, but no text column: refused, not guessed
+    assert kind_of(codeswitch) == "codeswitch"
