@@ -52,6 +52,7 @@ STAGES = {
     "codemix_metrics": "corpusforge.transforms.codemix:CodeMixingMetrics",
     "premium": "corpusforge.transforms.premium:BytePremiumAnnotator",
     "sample": "corpusforge.transforms.sampling:ByteBudgetSampler",
+    "multiway": "corpusforge.transforms.multiway:MultiwayJoin",
     "translit": "corpusforge.transforms.translit:TransliterateStage",
     "translit_pairs": "corpusforge.transforms.translit:TransliterationPairs",
     "translate": "corpusforge.transforms.translate:TranslateStage",
