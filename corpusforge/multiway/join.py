@@ -32,8 +32,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpusforge.records import stable_id
-
 _SEPARATOR = b"\xff"  # never in UTF-8: (lang, text) pairs cannot collide by concatenation
 UNKNOWN_LANG = "und"
 
@@ -49,32 +47,29 @@ def normalised(texts: pa.Array) -> pa.Array:
 def sentence_keys(texts: pa.Array, langs: pa.Array, *, normalise: bool = True) -> np.ndarray:
     """One uint64 per row: blake2b-64 of (language, text); a null language counts as ``und``."""
     texts = normalised(texts) if normalise else pc.fill_null(texts, "")
-    lang_bytes = pc.fill_null(langs, UNKNOWN_LANG).cast(pa.binary()).to_pylist()
-    text_bytes = texts.cast(pa.binary()).to_pylist()
-    blake2b, join = hashlib.blake2b, _SEPARATOR.join
-    digests = b"".join(blake2b(join(parts), digest_size=8).digest() for parts in zip(lang_bytes, text_bytes))
+    keyed = pc.binary_join_element_wise(pc.fill_null(langs, UNKNOWN_LANG).cast(pa.binary()), texts.cast(pa.binary()), _SEPARATOR)
+    blake2b = hashlib.blake2b
+    digests = b"".join([blake2b(value, digest_size=8).digest() for value in keyed.to_pylist()])
     return np.frombuffer(digests, dtype="<u8").astype(np.uint64) if digests else np.zeros(0, np.uint64)
 
 
 def pair_keys(
     src_text: pa.Array, tgt_text: pa.Array, src_lang: pa.Array, tgt_lang: pa.Array, *, normalise: bool = True
-) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
-    """Per pair: the two sentence keys ordered so that ``u <= v``, and their languages in the
-    same order (the edge of the pair, whichever side is the source)."""
+) -> tuple[np.ndarray, np.ndarray, pa.Array, pa.Array]:
+    """Per pair: the two sentence keys ordered so that ``u <= v``, and their languages (strings,
+    ``und`` for null) in the same order: the edge of the pair, whichever side is the source."""
     a = sentence_keys(src_text, src_lang, normalise=normalise)
     b = sentence_keys(tgt_text, tgt_lang, normalise=normalise)
-    la = pc.fill_null(src_lang, UNKNOWN_LANG).to_pylist()
-    lb = pc.fill_null(tgt_lang, UNKNOWN_LANG).to_pylist()
+    la, lb = pc.fill_null(src_lang, UNKNOWN_LANG), pc.fill_null(tgt_lang, UNKNOWN_LANG)
     swap = a > b
-    u, v = np.where(swap, b, a), np.where(swap, a, b)
-    lu = [y if s else x for x, y, s in zip(la, lb, swap.tolist())]
-    lv = [x if s else y for x, y, s in zip(la, lb, swap.tolist())]
-    return u, v, lu, lv
+    mask = pa.array(swap)
+    return np.where(swap, b, a), np.where(swap, a, b), pc.if_else(mask, lb, la), pc.if_else(mask, la, lb)
 
 
 def tuple_id(u: int, v: int) -> str:
-    """A tuple's id: a stable id of the edge that founded it (its highest-ranked pair)."""
-    return stable_id("multiway", f"{u:016x}", f"{v:016x}")
+    """A tuple's id: the two sentence hashes of the edge that founded it (its highest-ranked
+    pair), 32 hex digits like every stable id."""
+    return f"{u:016x}{v:016x}"
 
 
 @dataclass
@@ -86,26 +81,28 @@ class PairTable:
     langs: list[str] = field(default_factory=list)
     _chunks: list[tuple[np.ndarray, ...]] = field(default_factory=list)
 
-    def _lang_index(self, names: Sequence[str]) -> np.ndarray:
+    def _lang_index(self, names: pa.Array | Sequence[str]) -> np.ndarray:
+        """This table's index of each language (new languages are appended)."""
+        encoded = pc.dictionary_encode(pa.array(names, pa.string()) if not isinstance(names, pa.Array) else names)
         index = {name: i for i, name in enumerate(self.langs)}
-        out = np.empty(len(names), np.int32)
-        for row, name in enumerate(names):
-            i = index.get(name)
-            if i is None:
-                i = index[name] = len(self.langs)
+        mapping = np.empty(len(encoded.dictionary), np.int32)
+        for j, name in enumerate(encoded.dictionary.to_pylist()):
+            if name not in index:
+                index[name] = len(self.langs)
                 self.langs.append(name)
-            out[row] = i
-        return out
+            mapping[j] = index[name]
+        return mapping[encoded.indices.to_numpy(zero_copy_only=False)] if len(mapping) else np.zeros(0, np.int32)
 
-    def add(self, u: np.ndarray, v: np.ndarray, lu: Sequence[str], lv: Sequence[str], score: np.ndarray) -> None:
+    def add(self, u: np.ndarray, v: np.ndarray, lu: pa.Array | Sequence[str], lv: pa.Array | Sequence[str], score: np.ndarray) -> None:
         """Add pairs (``u <= v``, see :func:`pair_keys`) with their scores (NaN: none)."""
         if len(u):
             self._chunks.append((u, v, self._lang_index(lu), self._lang_index(lv), np.asarray(score, np.float64)))
 
     def merge(self, other: PairTable) -> PairTable:
         """Add ``other``'s pairs into this table (in place) and return it."""
+        names = np.array(other.langs + [""], dtype=object)
         for u, v, lu, lv, score in other._chunks:
-            self.add(u, v, [other.langs[i] for i in lu.tolist()], [other.langs[i] for i in lv.tolist()], score)
+            self.add(u, v, names[lu].tolist(), names[lv].tolist(), score)
         return self
 
     def __len__(self) -> int:
@@ -139,8 +136,9 @@ class JoinResult:
     sentence_degrees: dict[str, dict[int, int]]  # language -> {degree of its sentences' tuples: sentences}
     pairs: int = 0  # distinct edges in the join
     isolated_pairs: int = 0  # distinct pairs of two languages whose sentences occur in no other pair (2-tuples)
+    _ids: list[str] | None = field(default=None, repr=False)
 
-    def lookup(self, u: np.ndarray, v: np.ndarray, lu: Sequence[str], lv: Sequence[str]) -> tuple[list[str | None], np.ndarray]:
+    def lookup(self, u: np.ndarray, v: np.ndarray, lu: pa.Array, lv: pa.Array) -> tuple[list[str | None], np.ndarray]:
         """Per pair (``u <= v``, as :func:`pair_keys` gives): the id of the tuple that holds both
         its sentences (None when they ended in different tuples or in none), and
         ``mway_degree``: that tuple's degree, else the larger degree of its two sentences'
@@ -149,17 +147,22 @@ class JoinResult:
         deg = np.append(self.tuple_degree, 1)  # index -1 -> degree 1
         degree = np.maximum(deg[tu], deg[tv]).astype(np.int32)
         isolated = (tu == -2) & (tv == -2)
+        two_way = isolated & (u != v) & ~pc.equal(lu, lv).to_numpy(zero_copy_only=False)
+        degree[isolated] = np.where(two_way[isolated], 2, 1)
         ids: list[str | None] = [None] * len(u)
-        for row in np.flatnonzero(isolated | ((tu == tv) & (tu >= 0) & (u != v))).tolist():
-            if isolated[row]:
-                if u[row] == v[row] or lu[row] == lv[row]:
-                    degree[row] = 1
-                else:
-                    ids[row], degree[row] = tuple_id(int(u[row]), int(v[row])), 2
-            else:
-                t = int(tu[row])
-                ids[row] = tuple_id(int(self.tuple_u[t]), int(self.tuple_v[t]))
+        for row, a, b in zip(np.flatnonzero(two_way).tolist(), u[two_way].tolist(), v[two_way].tolist()):
+            ids[row] = f"{a:016x}{b:016x}"  # tuple_id
+        joined = (tu == tv) & (tu >= 0) & (u != v)
+        names = self.tuple_ids()
+        for row, t in zip(np.flatnonzero(joined).tolist(), tu[joined].tolist()):
+            ids[row] = names[t]
         return ids, degree
+
+    def tuple_ids(self) -> list[str]:
+        """Each tuple's id (computed once per result)."""
+        if self._ids is None:
+            self._ids = [tuple_id(a, b) for a, b in zip(self.tuple_u.tolist(), self.tuple_v.tolist())]
+        return self._ids
 
     def _tuples(self, keys: np.ndarray) -> np.ndarray:
         """Tuple index per key: -1 in none, -2 for a key not in the result (an isolated pair's)."""

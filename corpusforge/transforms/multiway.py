@@ -147,7 +147,7 @@ class MultiwayPlan(Stage):
         return {**super().describe(), "min_degree": self.min_degree, "normalise": self.normalise}
 
 
-def _edges(batch: pa.RecordBatch, normalise: bool) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+def _edges(batch: pa.RecordBatch, normalise: bool) -> tuple[np.ndarray, np.ndarray, pa.Array, pa.Array]:
     if "src_text" not in batch.schema.names:
         raise ValueError("the multiway join works on bitext records (src_text, tgt_text)")
     cols = [batch.column(name) for name in ("src_text", "tgt_text", "src_lang", "tgt_lang")]
