@@ -59,6 +59,7 @@ class LanguageCloner:
         self.schedule = Schedule((float(p_clone),) if isinstance(p_clone, (int, float)) else tuple(float(p) for p in p_clone))
         self.frac_clone = float(frac_clone)
         self.seed = seed
+        self.model_id = ""  # file name @ content digest, set by setup()
         self._sp: SentencePieceProcessor | None = None
         self._cloned: np.ndarray | None = None
 
@@ -72,7 +73,9 @@ class LanguageCloner:
             raise ImportError("cloned languages need sentencepiece: pip install 'corpusforge[mt]'") from exc
         if not Path(self.model_path).is_file():
             raise FileNotFoundError(f"sentencepiece model {self.model_path} does not exist")
-        sp = sentencepiece.SentencePieceProcessor(model_file=self.model_path)
+        content = Path(self.model_path).read_bytes()
+        self.model_id = f"{Path(self.model_path).name}@{hashlib.blake2b(content, digest_size=8).hexdigest()}"
+        sp = sentencepiece.SentencePieceProcessor(model_proto=content)
         size = sp.get_piece_size()
         ordinary = np.array([i for i in range(size) if not (sp.is_control(i) or sp.is_unknown(i))], dtype=np.int64)
         chosen = np.zeros(size, bool)
@@ -137,10 +140,11 @@ class LanguageCloner:
         return rows
 
     def describe(self) -> dict:
+        self.setup()
         return {
             "name": "clone_language",
             "version": "1",
-            "model": self.model_path,
+            "model": self.model_id,
             "p_clone": list(self.schedule.p_clone),
             "frac_clone": self.frac_clone,
             "seed": self.seed,
