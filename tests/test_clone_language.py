@@ -12,10 +12,11 @@ import apache_beam as beam
 import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from corpusforge.clone import LanguageCloner, unclone
+from corpusforge.clone import LanguageCloner, mask_from_hex, unclone
 from corpusforge.mt.testing import train_sentencepiece
 from corpusforge.pipelines.clone_language import build, load_config
 from corpusforge.schemas import load_schema
@@ -89,6 +90,7 @@ def test_anchor_pieces_are_never_shifted(spm):
 def test_choices_are_seeded_and_reproducible(spm):
     a, b, c = (LanguageCloner(model=spm, frac_clone=0.5, seed=s) for s in (1, 1, 2))
     assert a.cloned_pieces() == b.cloned_pieces() != c.cloned_pieces()
+    assert (mask_from_hex(a.cloned_mask_hex(), a.vocab_size) == a.cloned_mask).all()
     ids = [f"x{i}" for i in range(2000)]
     assert (a.decide(ids)[1] == b.decide(ids)[1]).all() and not (a.decide(ids)[1] == c.decide(ids)[1]).all()
     assert (a.decide(ids[::-1])[1] == a.decide(ids)[1][::-1]).all()  # a sequence's choice is its own, not its position's
@@ -164,6 +166,10 @@ def test_job_writes_cloned_shards_vocabulary_and_the_same_bytes_on_every_runner(
 
     cloner = LanguageCloner(model=spm, p_clone=[0.5, 0.1], frac_clone=0.7, seed=13)
     assert direct["clone"]["cloned_piece_ids"] == cloner.cloned_pieces()
+    shard = next((out / "cloned").rglob("*.parquet"))
+    recorded = json.loads(pq.read_schema(shard).metadata[b"corpusforge.stages"])[0]  # the choice, in every shard
+    assert (mask_from_hex(recorded["cloned_mask"], cloner.vocab_size) == cloner.cloned_mask).all()
+    assert recorded["seed"] == 13 and recorded["frac_clone"] == 0.7
     rows = table(out / "cloned")
     assert len(rows) == len(texts)
     by_id = dict(zip((f"n{i}" for i in range(len(texts))), texts))

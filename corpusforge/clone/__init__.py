@@ -13,6 +13,6 @@ another batching gives the same ids:
 - whether it is cloned: hash of (seed, "clone", id) < ``p_clone`` of its step.
 """
 
-from corpusforge.clone.cloner import LanguageCloner, Schedule, unclone, unit_hashes
+from corpusforge.clone.cloner import LanguageCloner, Schedule, mask_from_hex, unclone, unit_hashes
 
-__all__ = ["LanguageCloner", "Schedule", "unclone", "unit_hashes"]
+__all__ = ["LanguageCloner", "Schedule", "mask_from_hex", "unclone", "unit_hashes"]

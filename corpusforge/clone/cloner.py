@@ -102,8 +102,13 @@ class LanguageCloner:
         return np.flatnonzero(self.cloned_mask).tolist()
 
     def cloned_digest(self) -> str:
-        """A short digest of the cloned piece ids, for shard metadata."""
+        """A short digest of the cloned piece ids."""
         return hashlib.blake2b(np.flatnonzero(self.cloned_mask).astype("<i8").tobytes(), digest_size=8).hexdigest()
+
+    def cloned_mask_hex(self) -> str:
+        """The cloned pieces as a bit mask (bit i, most significant first: piece i has a clone),
+        in hex: V/4 characters that every shard's metadata carries; :func:`mask_from_hex` reads it."""
+        return np.packbits(self.cloned_mask).tobytes().hex()
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         self.setup()
@@ -151,12 +156,18 @@ class LanguageCloner:
             "vocab_size": self.vocab_size,
             "cloned_pieces": int(self.cloned_mask.sum()),
             "cloned_digest": self.cloned_digest(),
+            "cloned_mask": self.cloned_mask_hex(),
         }
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["_sp"], state["_cloned"] = None, None  # loaded again on the worker
         return state
+
+
+def mask_from_hex(mask: str, vocab_size: int) -> np.ndarray:
+    """The cloned-piece mask from its hex form (``cloned_mask`` in a shard's stage metadata)."""
+    return np.unpackbits(np.frombuffer(bytes.fromhex(mask), np.uint8))[:vocab_size].astype(bool)
 
 
 def unclone(ids: Sequence[int] | np.ndarray, vocab_size: int) -> np.ndarray:
