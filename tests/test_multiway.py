@@ -330,3 +330,49 @@ def test_corpus_job_writes_tuples_filters_by_degree_and_agrees_across_runners(tm
     for out in ("multi", "portable"):  # the same rows on every runner
         for folder in ("bitext", "multiway", "rejected"):
             assert table_rows(tmp_path / out / folder) == table_rows(tmp_path / "direct" / folder)
+
+
+def test_pair_tables_merged_in_any_order_give_the_same_join():
+    """What a runner does with the combiner: tables of parts of the corpus, merged in any order."""
+    from corpusforge.multiway import PairTable, join_pairs
+    from corpusforge.transforms.multiway import PairStats
+
+    pairs, _, _ = generated_corpus(400, seed=4)
+    parts = [bitext(pairs[i : i + 3]) for i in range(0, len(pairs), 3)]  # > 256 chunks: compacted on the way
+
+    def table(order: list[int]) -> PairTable:
+        stats = [PairStats(score_column="score") for _ in range(4)]
+        for n, i in enumerate(order):
+            stats[n % 4].add_batch(parts[i])
+        merged = stats[3].merge(stats[1]).merge(stats[0].merge(stats[2]))
+        return merged.table
+
+    forward = join_pairs(table(list(range(len(parts)))))
+    order = list(range(len(parts)))
+    random.Random(2).shuffle(order)
+    backward = join_pairs(table(order))
+    assert forward.tuples_by_degree() == backward.tuples_by_degree() and forward.sentence_degrees == backward.sentence_degrees
+    assert forward.tuple_ids() == backward.tuple_ids() and (forward.nodes == backward.nodes).all()
+
+
+def test_a_recipe_filtering_on_degree_needs_the_multiway_stage_first(tmp_path):
+    from corpusforge.config import ConfigError, recipe_from_dict
+
+    def recipe(stages):
+        data = {
+            "name": "r",
+            "inputs": [
+                {"name": "a", "format": "tsv", "kind": "bitext", "paths": ["x.tsv"], "options": {"src_column": "s", "tgt_column": "t"}}
+            ],
+            "stages": stages,
+            "output": {"path": str(tmp_path / "out")},
+        }
+        return recipe_from_dict(data, base_dir=str(tmp_path), check_files=False)
+
+    filter_ = {"bitext_filter": {"check_languages": False, "check_scripts": False, "max_mway_degree": 3}}
+    with pytest.raises(ConfigError, match="mway_degree"):
+        recipe([{"bitext_score": {}}, filter_])
+    stages = recipe([{"bitext_score": {}}, {"multiway": {"min_degree": 3}}, filter_]).stages
+    assert stages[1].min_degree == 3 and stages[2].max_mway_degree == 3
+    with pytest.raises(ConfigError, match="min_degree"):
+        recipe([{"multiway": {"min_degree": 1}}])

@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 
 _SEPARATOR = b"\xff"  # never in UTF-8: (lang, text) pairs cannot collide by concatenation
 UNKNOWN_LANG = "und"
+_MAX_CHUNKS = 256
 
 
 def normalised(texts: pa.Array) -> pa.Array:
@@ -97,6 +98,8 @@ class PairTable:
         """Add pairs (``u <= v``, see :func:`pair_keys`) with their scores (NaN: none)."""
         if len(u):
             self._chunks.append((u, v, self._lang_index(lu), self._lang_index(lv), np.asarray(score, np.float64)))
+            if len(self._chunks) >= _MAX_CHUNKS:  # one chunk per batch would grow without bound on a big corpus
+                self._chunks = [tuple(np.concatenate(parts) for parts in zip(*self._chunks))]
 
     def merge(self, other: PairTable) -> PairTable:
         """Add ``other``'s pairs into this table (in place) and return it."""
