@@ -52,6 +52,7 @@ STAGES = {
     "codemix_metrics": "corpusforge.transforms.codemix:CodeMixingMetrics",
     "premium": "corpusforge.transforms.premium:BytePremiumAnnotator",
     "sample": "corpusforge.transforms.sampling:ByteBudgetSampler",
+    "multiway": "corpusforge.transforms.multiway:MultiwayJoin",
     "translit": "corpusforge.transforms.translit:TransliterateStage",
     "translit_pairs": "corpusforge.transforms.translit:TransliterationPairs",
     "translate": "corpusforge.transforms.translate:TranslateStage",
@@ -404,6 +405,23 @@ def _resolve_input(spec: InputSpec, index: int, recipe: RecipeSpec, base_dir: st
     if check_files:
         _check_files(reader, patterns, f"{where}.paths")
     return Input(spec=spec, reader=reader, patterns=patterns)
+
+
+def resolve_inputs(specs: list[InputSpec], base_dir: str, *, check_files: bool = True, where: str = "inputs") -> list[Input]:
+    """The ``inputs:`` of a job config that reads corpora as a recipe does (the clone-language
+    job): readers built from their options, patterns resolved from ``base_dir``; ConfigError."""
+    resolved = []
+    for index, spec in enumerate(specs):
+        key = (spec.format, spec.kind)
+        if key not in READERS:
+            kinds = [k for f, k in READERS if f == spec.format]
+            raise ConfigError(f"{where}.{index}: format {spec.format!r} reads {', '.join(kinds)} records, not {spec.kind!r}")
+        reader = construct(_load_class(READERS[key]), spec.options, f"{where}.{index}.options")
+        patterns = [resolve_path(p, base_dir) for p in spec.paths]
+        if check_files:
+            _check_files(reader, patterns, f"{where}.{index}.paths")
+        resolved.append(Input(spec=spec, reader=reader, patterns=patterns))
+    return resolved
 
 
 def _check_files(reader: Any, patterns: list[str], where: str) -> None:

@@ -26,6 +26,9 @@ from corpusforge.io.shards import ShardInfo
 
 MANIFEST_NAME = "_manifest.json"
 REJECTED_OUTPUT = "rejected"
+# Outputs about the records rather than records (one row per multi-way tuple): listed with their
+# files, never counted as written rows.
+DESCRIPTIVE_OUTPUTS = frozenset({"multiway"})
 WRITTEN = "written"
 STORED = "stored"
 REASON_PREFIX = "rejected:"
@@ -54,6 +57,8 @@ def build_manifest(
         raise ValueError("the tally already has written/stored counts; build_manifest adds them from the shards")
     tally = Tally(Counter(tally.counts))
     for name, infos in shards.items():
+        if name in DESCRIPTIVE_OUTPUTS:
+            continue
         outcome = STORED if name == REJECTED_OUTPUT else WRITTEN
         for info in infos:
             for source, n in info.rows_by_source.items():

@@ -108,7 +108,7 @@ def _shard_folder(name: str, suffix: str = "parquet") -> tuple[str, ...]:
 
 
 LOCK_NAME = "_corpusforge.lock"
-_SHARD_FOLDERS = ("segment", "bitext", "codeswitch", "rejected", "translated", "variants")
+_SHARD_FOLDERS = ("segment", "bitext", "codeswitch", "rejected", "translated", "multiway", "cloned", "consistency", "variants")
 
 # The corpus, translate-test and variants jobs: shard folders and the run manifest
 # (corpusforge.beam.write, corpusforge.io.shards.write_shards, corpusforge/pipelines/*.py).

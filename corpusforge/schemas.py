@@ -22,8 +22,8 @@ from typing import Any
 
 import pyarrow as pa
 
-KINDS = ("segment", "bitext", "codeswitch", "rejected", "lexicon")
-CURRENT_VERSION = {"segment": 2, "bitext": 2, "codeswitch": 2, "rejected": 1, "lexicon": 1}
+KINDS = ("segment", "bitext", "codeswitch", "rejected", "lexicon", "multiway", "cloned", "consistency")
+CURRENT_VERSION = {"segment": 2, "bitext": 2, "codeswitch": 2, "rejected": 1, "lexicon": 1, "multiway": 1, "cloned": 1, "consistency": 1}
 
 _PRIMITIVES = {
     "string": pa.string(),

@@ -17,6 +17,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from corpusforge import __version__
 from corpusforge.beam.dedup import DeduplicateExact
+from corpusforge.beam.multiway import GatherTuples
 from corpusforge.beam.read import ReadInputs, ReadSource
 from corpusforge.beam.stages import ApplyStage, ReportStatistics, SumTallies
 from corpusforge.beam.write import WriteManifest, WriteShards
@@ -26,6 +27,7 @@ from corpusforge.manifest import stage_models
 from corpusforge.outputs import CORPUS_LAYOUT, LocalStore, OutputDirectory, RunLock, is_url
 from corpusforge.schemas import conform, extend, load_schema, schema_id
 from corpusforge.transforms.dedup import Kind
+from corpusforge.transforms.multiway import MultiwayJoin, tuple_schema
 
 KINDS_IN_ORDER: tuple[Kind, ...] = ("segment", "bitext", "codeswitch")  # derived records flow from earlier kinds to later ones
 
@@ -81,6 +83,9 @@ class _Run:
         if stage.derives:
             self.derived[stage.derives].append((index, out.kept))
             return records
+        if isinstance(stage, MultiwayJoin):  # multiway/: the join's tuples, one row each
+            tuples = out.kept | f"{kind}/{index}:Tuples" >> GatherTuples(stage.min_degree)
+            self.write("multiway", tuples, tuple_schema(), partition=False)
         return out.kept
 
     def kind(self, kind: Kind) -> None:

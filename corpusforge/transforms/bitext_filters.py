@@ -5,7 +5,7 @@
 columns and rejects pairs with one reason each (the first that applies, in this order):
 
 ``empty_side``, ``identical_sides``, ``src_lang_mismatch``, ``tgt_lang_mismatch``,
-``src_lang_low_score``, ``tgt_lang_low_score``, ``script_mismatch``, ``length_ratio``.
+``src_lang_low_score``, ``tgt_lang_low_score``, ``script_mismatch``, ``length_ratio``, ``mway_degree``.
 
 The rejected row's ``detail`` names every check the pair failed, not only the first.
 """
@@ -73,6 +73,8 @@ class BitextFilter(Stage):
     - Length ratio bounds apply to ``char_ratio`` and ``byte_ratio`` (source / target); ``None``
       turns a bound off. The character bounds are loose on purpose: CJK text is 2-4x shorter
       in characters than its English translation.
+    - ``max_mway_degree``: rejects pairs whose ``mway_degree`` (the ``multiway`` stage) is above
+      it: highly multi-way-parallel text is mostly machine translated (Thompson et al. 2024).
     """
 
     name = "bitext_filter"
@@ -92,7 +94,11 @@ class BitextFilter(Stage):
         max_char_ratio: float | None = 5.0,
         min_byte_ratio: float | None = None,
         max_byte_ratio: float | None = None,
+        max_mway_degree: int | None = None,
     ):
+        if max_mway_degree is not None and (not isinstance(max_mway_degree, int) or max_mway_degree < 1):
+            raise ValueError(f"max_mway_degree must be a positive integer, got {max_mway_degree!r}")
+        self.max_mway_degree = max_mway_degree
         for low, high, what in ((min_char_ratio, max_char_ratio, "char"), (min_byte_ratio, max_byte_ratio, "byte")):
             if (low is not None and low <= 0) or (high is not None and high <= 0):
                 raise ValueError(f"{what} ratio bounds must be positive, got {low}, {high}")
@@ -112,6 +118,7 @@ class BitextFilter(Stage):
             "byte_ratio",
             *(f"{side}_lang_score" for side in SIDES if check_languages),
             *(f"{side}_script" for side in SIDES if check_scripts),
+            *(("mway_degree",) if max_mway_degree is not None else ()),
         )
 
     def describe(self) -> dict:
@@ -125,6 +132,7 @@ class BitextFilter(Stage):
             "check_scripts": self.check_scripts,
             "char_bounds": list(self.char_bounds),
             "byte_bounds": list(self.byte_bounds),
+            **({"max_mway_degree": self.max_mway_degree} if self.max_mway_degree is not None else {}),
         }
 
     def process(self, batch: pa.RecordBatch) -> Split:
@@ -167,6 +175,11 @@ class BitextFilter(Stage):
                 "length_ratio",
                 lambda i: f"{column} {values[i]:.3g} outside [{low}, {high}]",
             )
+        if self.max_mway_degree is not None:
+            _require(batch, ["mway_degree"], "MultiwayJoin (the multiway stage)")
+            degrees = pc.fill_null(batch.column("mway_degree"), 0).to_pylist()
+            limit = self.max_mway_degree
+            add([d > limit for d in degrees], "mway_degree", lambda i: f"in a {degrees[i]}-way parallel tuple (max {limit})")
 
         reasons = [row[0] if row else None for row in failures]
         detail = ["; ".join(row) if row else None for row in details]
