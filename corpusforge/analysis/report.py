@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from corpusforge import __version__
 from corpusforge.analysis import figures
-from corpusforge.analysis.scan import OutputFiles, Opener, is_url, join
+from corpusforge.analysis.scan import Opener, OutputFiles, is_url, join
 from corpusforge.analysis.stats import (
     CONFUSION_MIN_SCORE,
     UNCERTAIN_BELOW,
@@ -618,7 +618,7 @@ class ReportBuilder:
             else:
                 rows = [[text(a), num(n)] for a, n in result["counts"]]
                 parts.append(table("translit-segments", ["language", "rows transliterated"], rows, "Segments with text_translit"))
-                examples = []
+                examples: list[dict] = []
                 for batch in self.files.batches("segment", ["text", "text_translit"]):
                     picked = batch.filter(pc.is_valid(batch.column("text_translit"))).slice(0, EXAMPLE_ROWS - len(examples))
                     examples += picked.to_pylist()
@@ -698,6 +698,6 @@ def write_report(output_dir: str, *, opener: Opener | None = None, creator: Crea
                     os.remove(os.path.join(folder, stale))
     else:
         for name, data in files.items():
-            with creator(join(folder, name)) as f:
-                f.write(data)
+            with creator(join(folder, name)) as out:
+                out.write(data)
     return page, report

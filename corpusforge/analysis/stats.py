@@ -8,10 +8,8 @@ accumulator of that output. Results are plain JSON values.
 
 from __future__ import annotations
 
-import math
-import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import numpy as np
 import pyarrow as pa
@@ -221,9 +219,6 @@ class LidScores(Accumulator):
             out.append({**{k: v for k, v in entry.items() if k != "score_sum"}, "mean_score": entry["score_sum"] / entry["rows"]})
         confusions = sorted(_sum_groups(self.confusions, ["lang", "other"], ["n"]), key=lambda r: (-r["n"], r["lang"], r["other"]))
         return {"output": self.output, "languages": out, "confusions": confusions, "bins": SCORE_BINS}
-
-
-_THRESHOLD = re.compile(r"< (\S+)$")
 
 
 class Rejections(Accumulator):
