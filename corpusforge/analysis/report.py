@@ -21,6 +21,7 @@ import posixpath
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, BinaryIO
 
 import pyarrow.compute as pc
@@ -41,12 +42,12 @@ from corpusforge.analysis.stats import (
 )
 from corpusforge.config import ConfigError
 from corpusforge.manifest import MANIFEST_NAME
+from corpusforge.outputs import REPORT_DIR, REPORT_FILES
 
-REPORT_DIR = "report"
-REPORT_NAME = "report.html"
+REPORT_NAME = REPORT_FILES[0]
 GENERATOR = f"corpusforge report {__version__}"
 PARITY_NAME = "parity.json"  # the tokenizer-parity job's result
-FIGURE_NAMES = ("languages.png", "sampling.png", "lid_confidence.png", "cmi.png", "switch_points.png", "mt_score.png")
+FIGURE_NAMES = REPORT_FILES[1:]  # the names add_figure uses
 TOP_LANGUAGES = 15  # languages drawn in the shares figure; the rest is grouped
 LID_PANELS = 8  # languages with their own confidence histogram; the rest is grouped
 EXAMPLE_ROWS = 5
@@ -171,6 +172,16 @@ def _read(root: str, name: str, opener: Opener | None) -> bytes | None:
         return None
 
 
+def _seconds_between(start: str | None, end: str | None) -> float | None:
+    """Seconds from one ISO timestamp (``...Z``) to another, None when either is missing."""
+    try:
+        return (
+            datetime.fromisoformat(str(end).replace("Z", "+00:00")) - datetime.fromisoformat(str(start).replace("Z", "+00:00"))
+        ).total_seconds()
+    except ValueError:
+        return None
+
+
 # -- sections ----------------------------------------------------------------------------------
 class ReportBuilder:
     """Builds the page from one output directory (see the module docstring)."""
@@ -239,13 +250,13 @@ class ReportBuilder:
         if not m:
             return ""
         run = m.get("run") or {}
-        duration = run.get("duration_s")
+        duration = _seconds_between(run.get("started_at"), m.get("created_at"))
         items = [
             ("corpusforge", str(m.get("corpusforge_version"))),
             ("recipe", f"{(m.get('config') or {}).get('name')} (hash {m.get('recipe_hash')})"),
             ("runner", str(run.get("runner") or "not recorded in the manifest")),
             ("started", str(run.get("started_at") or "not recorded in the manifest")),
-            ("duration", f"{duration:.1f} s" if isinstance(duration, (int, float)) else "not recorded in the manifest"),
+            ("duration", f"{duration:,.0f} s (start to manifest)" if duration is not None else "not recorded in the manifest"),
             ("finished (manifest written)", str(m.get("created_at"))),
         ]
         parts = [dl(items)]
@@ -648,6 +659,7 @@ class ReportBuilder:
         )
 
     def add_figure(self, name: str, title: str, png: bytes) -> Figure:
+        assert name in FIGURE_NAMES, name  # an overwrite of the output clears only these names
         fig = Figure(name, title, png)
         self.figures.append(fig)
         return fig
