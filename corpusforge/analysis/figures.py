@@ -17,7 +17,7 @@ DPI = 100
 
 def _png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})  # fixed margins: "tight" would draw twice
     return buffer.getvalue()
 
 
@@ -25,6 +25,7 @@ def paired_shares(labels: Sequence[str], first: Sequence[float], second: Sequenc
     """Horizontal paired bars: two shares (0..1) per label, largest label on top."""
     height = max(2.2, 0.42 * len(labels) + 1.2)
     fig = Figure(figsize=(7.2, height))
+    fig.subplots_adjust(left=0.19, right=0.97, top=1 - 0.45 / height, bottom=0.6 / height)
     ax = fig.add_subplot()
     positions = range(len(labels))
     bar = 0.38
@@ -44,7 +45,9 @@ def histograms(panels: Sequence[tuple[str, Sequence[int]]], edges: Sequence[floa
     """Small multiples: one bar histogram per (label, counts), on shared bin ``edges``."""
     columns = min(3, len(panels)) or 1
     rows = (len(panels) + columns - 1) // columns
-    fig = Figure(figsize=(7.2, 1.9 * rows + 0.6))
+    height = 1.9 * rows + 0.6
+    fig = Figure(figsize=(7.2, height))
+    fig.subplots_adjust(left=0.08, right=0.98, top=1 - 0.5 / height, bottom=0.5 / height, hspace=0.55, wspace=0.25)
     widths = [b - a for a, b in zip(edges[:-1], edges[1:])]
     for i, (label, counts) in enumerate(panels):
         ax = fig.add_subplot(rows, columns, i + 1)
@@ -56,13 +59,13 @@ def histograms(panels: Sequence[tuple[str, Sequence[int]]], edges: Sequence[floa
         if i // columns == rows - 1:
             ax.set_xlabel(xlabel, fontsize=8)
     fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
     return _png(fig)
 
 
 def counts_bar(labels: Sequence[str], counts: Sequence[int], *, xlabel: str, title: str) -> bytes:
     """A vertical bar chart of counts per label (switch points, embedded languages)."""
     fig = Figure(figsize=(7.2, 2.6))
+    fig.subplots_adjust(left=0.1, right=0.98, top=0.88, bottom=0.2)
     ax = fig.add_subplot()
     ax.bar(range(len(labels)), counts, color=ACCENT)
     ax.set_xticks(list(range(len(labels))), list(labels), fontsize=8)

@@ -90,6 +90,7 @@ class Cell:
     def render(self, tag: str = "td") -> str:
         attrs = f' data-value="{self.value!r}"' if self.value is not None else ""
         attrs += f' class="{self.cls}"' if self.cls else (' class="num"' if self.value is not None else "")
+        attrs += ' dir="auto"' if self.cls == "example" else ""  # Urdu and Arabic examples read right to left
         return f"<{tag}{attrs}>{self.text if self.raw_html else esc(self.text)}</{tag}>"
 
 
@@ -145,11 +146,11 @@ def highlighted(text_value: str, spans: Sequence[dict]) -> str:
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1100px;padding:1rem 1.5rem;color:#1a202c;line-height:1.4}
-h1{font-size:1.5rem;margin-bottom:.2rem}h2{border-bottom:2px solid #2b6cb0;padding-bottom:.2rem;margin-top:2rem}h3{font-size:1.05rem}
+h1{font-size:1.5rem;margin-bottom:.2rem}h2{border-bottom:2px solid #4a5568;padding-bottom:.2rem;margin-top:2rem}h3{font-size:1.05rem}
 nav a{margin-right:.8rem}table{border-collapse:collapse;margin:.6rem 0 1rem;font-size:.88rem}
 th,td{border:1px solid #cbd5e0;padding:.2rem .5rem;text-align:left;vertical-align:top}th{background:#edf2f7}
 td.num{text-align:right;font-variant-numeric:tabular-nums}caption{text-align:left;font-weight:600;padding:.2rem 0}
-td.example{max-width:38rem;overflow-wrap:anywhere;white-space:pre-wrap;font-family:ui-monospace,monospace;font-size:.8rem}
+td.example{max-width:38rem;overflow-wrap:anywhere;white-space:pre-wrap;font-size:.85rem}
 dl{display:grid;grid-template-columns:max-content auto;gap:.15rem 1rem}dt{font-weight:600}dd{margin:0}
 .ok{background:#c6f6d5;border:1px solid #38a169;padding:.5rem .8rem}
 .bad{background:#fed7d7;border:3px solid #c53030;padding:.6rem .8rem;font-weight:700;font-size:1.1rem}
