@@ -10,7 +10,6 @@ except their shape and their columns' types.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 
@@ -273,13 +272,13 @@ def write_synthetic_output(
     manifest = _manifest(counts, outputs, rejected_by, unbalanced)
     if sampling:
         manifest["sampling"] = _sampling(sizes)
-        total = [sum(v[i] for v in sizes.values()) for i in range(3)]
+        sums = [sum(v[i] for v in sizes.values()) for i in range(3)]
         manifest["languages"] = {
             lang: {
                 "segments": v[0],
                 "bytes": v[1],
                 "norm_bytes": v[2],
-                **{f"share_{k}": v[i] / total[i] for i, k in enumerate(("segments", "bytes", "norm_bytes"))},
+                **{f"share_{k}": v[i] / sums[i] for i, k in enumerate(("segments", "bytes", "norm_bytes"))},
                 "premium_source": [next(s for code, _, s, _, _ in LANGUAGES if code == lang)],
             }
             for lang, v in sorted(sizes.items())
