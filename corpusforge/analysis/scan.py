@@ -21,6 +21,18 @@ import pyarrow.parquet as pq
 
 Opener = Callable[[str], BinaryIO]
 BATCH_ROWS = 256 * 1024
+# Low-cardinality string columns, read as dictionaries: 2-4x faster to decode and to group by
+# than materialised strings (lang_topk's labels too).
+DICTIONARY_COLUMNS = frozenset(
+    {"lang", "src_lang", "tgt_lang", "source", "stage", "reason", "kind", "origin", "matrix_lang", "mt_model", "file", "script"}
+    | {f"{p}premium_source" for p in ("", "src_", "tgt_")}
+)
+
+
+def dictionary_columns(schema: pa.Schema, columns: Sequence[str]) -> list[str]:
+    """The Parquet column paths among ``columns`` to read as dictionaries."""
+    out = [c for c in columns if c in DICTIONARY_COLUMNS and pa.types.is_string(schema.field(c).type)]
+    return out + [f"{c}.list.element.lang" for c in columns if c.endswith("lang_topk")]
 
 
 def is_url(path: str) -> bool:
@@ -77,13 +89,14 @@ class OutputFiles:
         if not present:
             return
         files = self.files(name)
+        dictionaries = dictionary_columns(schema, present)
         if self.opener is None:
-            dataset = ds.dataset(files, format="parquet", schema=schema)
-            yield from dataset.to_batches(columns=present, batch_size=BATCH_ROWS)
+            parquet = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=dictionaries))
+            yield from ds.dataset(files, format=parquet).to_batches(columns=present, batch_size=BATCH_ROWS)
             return
         for path in files:
             with self.opener(path) as f:
-                yield from pq.ParquetFile(f).iter_batches(columns=present, batch_size=BATCH_ROWS)
+                yield from pq.ParquetFile(f, read_dictionary=dictionaries).iter_batches(columns=present, batch_size=BATCH_ROWS)
 
     def head(self, name: str, rows: int, columns: Sequence[str]) -> pa.Table:
         """The first ``rows`` rows of ``columns`` (for bounded examples)."""

@@ -31,6 +31,21 @@ def _strings(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     return array.cast(pa.string()) if pa.types.is_dictionary(array.type) else array
 
 
+def _grouped(table: pa.Table, keys: list[str], sums: list[str]) -> pa.Table:
+    """One batch's group-by (``keys + sums``, sums summed), keys as plain strings: batches read
+    their own dictionaries, which partials of different batches must not mix."""
+    g = table.group_by(keys).aggregate([(s, "sum") for s in sums])
+    g = g.select([*keys, *(f"{s}_sum" for s in sums)]).rename_columns([*keys, *sums])
+    for i, name in enumerate(keys):
+        if pa.types.is_dictionary(g.schema.field(name).type):
+            g = g.set_column(i, name, g.column(name).cast(pa.string()))
+    return g
+
+
+def _ones(n: int) -> pa.Array:
+    return pa.repeat(pa.scalar(1, pa.int64()), n)
+
+
 def _sum_groups(parts: list[pa.Table], keys: list[str], sums: list[str]) -> list[dict]:
     """Sum partial group-bys (columns ``keys + sums``) into one dict per key."""
     if not parts:
@@ -84,26 +99,19 @@ class LanguageSizes(Accumulator):
 
     def add(self, batch: pa.RecordBatch) -> None:
         for prefix, text, lang_column in self.sides:
-            lang = _strings(batch.column(lang_column)) if lang_column in batch.schema.names else pa.nulls(batch.num_rows, pa.string())
+            lang = batch.column(lang_column) if lang_column in batch.schema.names else pa.nulls(batch.num_rows, pa.string())
             lang = pc.fill_null(lang, "und")
             if self.has_premium:
                 raw = pc.fill_null(batch.column(f"{prefix}n_bytes"), 0)
                 norm = pc.fill_null(batch.column(f"{prefix}norm_bytes"), 0.0)
-                source = pc.fill_null(_strings(batch.column(f"{prefix}premium_source")), "none")
-                self.source_parts.append(
-                    pa.table({"lang": lang, "premium_source": source, "n": pa.repeat(pa.scalar(1, pa.int64()), batch.num_rows)})
-                    .group_by(["lang", "premium_source"])
-                    .aggregate([("n", "sum")])
-                    .rename_columns(["lang", "premium_source", "n"])
-                    .select(["lang", "premium_source", "n"])
-                )
+                source = pc.fill_null(batch.column(f"{prefix}premium_source"), "none")
+                table = pa.table({"lang": lang, "premium_source": source, "n": _ones(batch.num_rows)})
+                self.source_parts.append(_grouped(table, ["lang", "premium_source"], ["n"]))
             else:
                 raw = pc.fill_null(pc.binary_length(batch.column(text).cast(pa.binary())), 0)
                 norm = pa.nulls(batch.num_rows, pa.float64())
-            part = pa.table({"lang": lang, "n": pa.repeat(pa.scalar(1, pa.int64()), batch.num_rows), "bytes": raw.cast(pa.int64())})
-            part = part.append_column("norm", pc.cast(norm, pa.float64()))
-            grouped = part.group_by("lang").aggregate([("n", "sum"), ("bytes", "sum"), ("norm", "sum")])
-            self.parts.append(grouped.select(["lang", "n_sum", "bytes_sum", "norm_sum"]).rename_columns(["lang", "n", "bytes", "norm"]))
+            part = pa.table({"lang": lang, "n": _ones(batch.num_rows), "bytes": raw.cast(pa.int64()), "norm": pc.cast(norm, pa.float64())})
+            self.parts.append(_grouped(part, ["lang"], ["n", "bytes", "norm"]))
 
     def result(self) -> dict | None:
         rows = _sum_groups(self.parts, ["lang"], ["n", "bytes", "norm"])
@@ -170,36 +178,31 @@ class LidScores(Accumulator):
 
     def add(self, batch: pa.RecordBatch) -> None:
         for p in self.prefixes:
-            lang = pc.fill_null(_strings(batch.column(f"{p}lang")), "und")
+            lang = pc.fill_null(batch.column(f"{p}lang"), "und")
             score = pc.cast(batch.column(f"{p}lang_score"), pa.float64())
             scored = pc.is_valid(score)
             lang, score = pc.filter(lang, scored), pc.filter(score, scored)
             bins = pc.min_element_wise(pc.cast(pc.floor(pc.multiply(score, SCORE_BINS)), pa.int64()), SCORE_BINS - 1)
             bins = pc.max_element_wise(bins, 0)
-            part = pa.table(
-                {
-                    "lang": lang,
-                    "bin": bins,
-                    "n": pa.repeat(pa.scalar(1, pa.int64()), len(lang)),
-                    "score": score,
-                    "unsure": pc.cast(pc.less(score, UNCERTAIN_BELOW), pa.int64()),
-                }
-            )
-            g = part.group_by(["lang", "bin"]).aggregate([("n", "sum"), ("score", "sum"), ("unsure", "sum")])
-            self.hist.append(
-                g.select(["lang", "bin", "n_sum", "score_sum", "unsure_sum"]).rename_columns(["lang", "bin", "n", "score", "unsure"])
-            )
+            unsure = pc.cast(pc.less(score, UNCERTAIN_BELOW), pa.int64())
+            part = pa.table({"lang": lang, "bin": bins, "n": _ones(len(lang)), "score": score, "unsure": unsure})
+            self.hist.append(_grouped(part, ["lang", "bin"], ["n", "score", "unsure"]))
             if f"{p}lang_topk" not in batch.schema.names:
                 continue
-            topk = batch.column(f"{p}lang_topk").filter(scored)
+            # Scores are probabilities (they sum to at most 1), so a row whose language scored
+            # above 1 - CONFUSION_MIN_SCORE has no runner-up that counts: only the rest is looked at.
+            below = pc.less_equal(score, 1.0 - CONFUSION_MIN_SCORE + 1e-6)
+            lang = _strings(lang.filter(below))
+            topk = batch.column(f"{p}lang_topk").filter(scored).filter(below)
             first, first_score, second, second_score = _second_of(topk)
-            other = pc.if_else(pc.equal(pc.fill_null(first, ""), lang), second, first)
-            other_score = pc.if_else(pc.equal(pc.fill_null(first, ""), lang), second_score, first_score)
+            first, second = _strings(first), _strings(second)
+            first_is_lang = pc.equal(pc.fill_null(first, ""), lang)
+            other = pc.if_else(first_is_lang, second, first)
+            other_score = pc.if_else(first_is_lang, second_score, first_score)
             keep = pc.and_(pc.is_valid(other), pc.greater_equal(pc.fill_null(other_score, 0.0), CONFUSION_MIN_SCORE))
             keep = pc.and_(keep, pc.not_equal(pc.fill_null(other, ""), lang))
             pairs = pa.table({"lang": lang.filter(keep), "other": other.filter(keep)})
-            pairs = pairs.append_column("n", pa.repeat(pa.scalar(1, pa.int64()), pairs.num_rows))
-            self.confusions.append(pairs.group_by(["lang", "other"]).aggregate([("n", "sum")]).rename_columns(["lang", "other", "n"]))
+            self.confusions.append(_grouped(pairs.append_column("n", _ones(pairs.num_rows)), ["lang", "other"], ["n"]))
 
     def result(self) -> dict | None:
         rows = _sum_groups(self.hist, ["lang", "bin"], ["n", "score", "unsure"])
@@ -237,9 +240,8 @@ class Rejections(Accumulator):
         return ["stage", "reason", *self.EXAMPLE_COLUMNS]
 
     def add(self, batch: pa.RecordBatch) -> None:
-        stage, reason = _strings(batch.column("stage")), _strings(batch.column("reason"))
-        part = pa.table({"stage": stage, "reason": reason, "n": pa.repeat(pa.scalar(1, pa.int64()), batch.num_rows)})
-        grouped = part.group_by(["stage", "reason"]).aggregate([("n", "sum")]).rename_columns(["stage", "reason", "n"])
+        stage, reason = batch.column("stage"), batch.column("reason")
+        grouped = _grouped(pa.table({"stage": stage, "reason": reason, "n": _ones(batch.num_rows)}), ["stage", "reason"], ["n"])
         self.parts.append(grouped)
         for key in grouped.select(["stage", "reason"]).to_pylist():
             have = self.examples.setdefault((key["stage"], key["reason"]), [])
@@ -257,11 +259,8 @@ class Rejections(Accumulator):
             if pc.any(lid).as_py():
                 detail = pc.filter(batch.column("detail"), lid)
                 threshold = pc.struct_field(pc.extract_regex(pc.fill_null(detail, ""), r"< (?P<t>\S+)$"), "t")
-                t = pa.table({"reason": pc.filter(reason, lid), "threshold": pc.fill_null(threshold, "")})
-                t = t.append_column("n", pa.repeat(pa.scalar(1, pa.int64()), t.num_rows))
-                self.threshold_parts.append(
-                    t.group_by(["reason", "threshold"]).aggregate([("n", "sum")]).rename_columns(["reason", "threshold", "n"])
-                )
+                t = pa.table({"reason": _strings(pc.filter(reason, lid)), "threshold": pc.fill_null(threshold, "")})
+                self.threshold_parts.append(_grouped(t.append_column("n", _ones(t.num_rows)), ["reason", "threshold"], ["n"]))
 
     def result(self) -> dict | None:
         rows = _sum_groups(self.parts, ["stage", "reason"], ["n"])
