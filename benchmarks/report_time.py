@@ -4,7 +4,7 @@ same Parquet columns with pyarrow alone (measured in the same run).
 Generates synthetic outputs (``corpusforge.analysis.testing``: segments with LID and premium
 columns, plus 5 % translations, 2 % code-switched records, 1 % rejected rows), then for each
 size runs the report in a fresh process (its time, the scan's share of it, peak RSS) and the
-baseline: ``pyarrow.dataset`` reading the columns the report reads, nothing computed. The report
+baseline: reading the columns the report reads, the way it reads them, nothing computed. The report
 must grow linearly with rows (time per million rows flat) and stay under 60 s at 10 M rows.
 
     python benchmarks/report_time.py            # 200 k and 1 M segment rows
@@ -23,26 +23,25 @@ from pathlib import Path
 
 CHILD = r"""
 import json, resource, sys, time
-import pyarrow.dataset as ds
 root, mode = sys.argv[1], sys.argv[2]
 if mode == "report":
     from corpusforge.analysis.report import write_report
     started = time.perf_counter()
     _, report = write_report(root)
     out = {"seconds": time.perf_counter() - started, "scan": report.scan_seconds, "rows": report.rows_scanned}
-else:  # the floor: the same columns read, nothing computed
-    columns = {
-        "segment": ["lang", "n_bytes", "norm_bytes", "premium_source", "lang_score", "lang_topk"],
-        "bitext": ["src_lang", "tgt_lang", "src_n_bytes", "src_norm_bytes", "src_premium_source", "tgt_n_bytes", "tgt_norm_bytes",
-                   "tgt_premium_source", "src_text", "origin", "mt_model", "mt_score", "mt_truncated", "mt_round_trip_chrf"],
-        "codeswitch": ["cmi", "switch_points", "embedded_langs", "matrix_lang"],
-        "rejected": ["stage", "reason", "source", "detail", "file", "offset", "preview"],
-    }
+else:  # the floor: the same columns read the same way (dictionaries included), nothing computed
+    import json as _json
+    from corpusforge.analysis.scan import OutputFiles
+    from corpusforge.analysis import stats
+    files = OutputFiles(root, _json.load(open(f"{root}/_manifest.json", encoding="utf-8")))
+    accumulators = [stats.LanguageSizes("segment"), stats.LanguageSizes("bitext"), stats.LidScores("segment"), stats.LidScores("bitext"),
+                    stats.Rejections(), stats.CodeSwitching("codeswitch"), stats.Translation(), stats.Transliteration("segment"),
+                    stats.Transliteration("bitext")]
     started = time.perf_counter()
     rows = 0
-    for name, cols in columns.items():
-        dataset = ds.dataset(f"{root}/{name}", format="parquet")
-        for batch in dataset.to_batches(columns=[c for c in cols if c in dataset.schema.names]):
+    for name in ("segment", "bitext", "codeswitch", "rejected"):
+        columns = [c for acc in accumulators if acc.output == name for c in acc.columns(files.schema(name))]
+        for batch in files.batches(name, columns):
             rows += batch.num_rows
     out = {"seconds": time.perf_counter() - started, "rows": rows}
 out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -89,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'segment rows':>12}  {'report s':>9}  {'scan s':>7}  {'s per M rows (scan)':>20}  {'read alone s':>12}  {'report/read':>11}")
     for rows, _, _, _, report, floor in results:
         per_million = report["scan"] / (rows / 1e6)
-        print(f"{rows:>12,}  {report['seconds']:>9.2f}  {report['scan']:>7.2f}  {per_million:>20.2f}  {floor['seconds']:>12.2f}  {report['seconds'] / floor['seconds']:>11.2f}")
+        print(
+            f"{rows:>12,}  {report['seconds']:>9.2f}  {report['scan']:>7.2f}  {per_million:>20.2f}  {floor['seconds']:>12.2f}  {report['seconds'] / floor['seconds']:>11.2f}"
+        )
     if len(results) >= 2:
         (r0, _, _, _, a, _), (r1, _, _, _, b, _) = results[0], results[-1]
         print(

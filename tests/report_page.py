@@ -23,6 +23,8 @@ class Page(HTMLParser):
         self.images: list[str] = []
         self.urls: list[str] = []
         self.elements: dict[str, dict[str, str | None]] = {}
+        self.marks: list[str] = []  # the text of every <mark>
+        self._mark: list[str] | None = None
         self._table: str | None = None
         self._cell: list[str] | None = None
         self._value: float | None = None
@@ -36,6 +38,8 @@ class Page(HTMLParser):
         for key in ("href", "src", "action", "poster", "data"):
             if a.get(key):
                 self.urls.append(a[key])
+        if tag == "mark":
+            self._mark = []
         if tag == "section":
             self.sections.append(a.get("id"))
         elif tag == "figure":
@@ -55,6 +59,9 @@ class Page(HTMLParser):
             self._value = float(a["data-value"]) if a.get("data-value") not in (None, "None") else None
 
     def handle_endtag(self, tag):
+        if tag == "mark" and self._mark is not None:
+            self.marks.append("".join(self._mark))
+            self._mark = None
         if tag == "thead":
             self._in_head = False
         elif tag in ("td", "th") and self._cell is not None and self._table is not None:
@@ -71,6 +78,8 @@ class Page(HTMLParser):
             self._table = None
 
     def handle_data(self, data):
+        if self._mark is not None:
+            self._mark.append(data)
         if self._cell is not None:
             self._cell.append(data)
 

@@ -158,8 +158,10 @@ def test_demo_report_states_what_the_parquet_holds(demo):
     summary = page.elements["codeswitch-codeswitch-summary"]
     assert int(summary["data-rows"]) == cs.num_rows
     assert float(summary["data-mean-cmi"]) == pytest.approx(pc.mean(cs["cmi"]).as_py())
-    marked = page.rows("codeswitch-examples")
-    assert marked and all(r["switched text (spans marked)"].text for r in marked)
+    shown = page.rows("codeswitch-examples")
+    first = cs.slice(0, len(shown)).to_pylist()  # the examples are the first rows, spans marked in code points
+    assert [r["switched text (spans marked)"].text for r in shown] == [row["text"] for row in first]
+    assert page.marks == [row["text"][span["start"] : span["end"]] for row in first for span in row["spans"]]
 
     # figures inline and beside the page; nothing from the network; how long it took
     assert page.figures == ["fig-languages", "fig-lid_confidence", "fig-cmi", "fig-switch_points"]
@@ -279,3 +281,30 @@ def test_inspect_shows_languages_sampling_and_stage_counts(synthetic):
         line = next(line for line in text.splitlines() if line.strip().startswith(lang) and f"{100 * e['target_share']:.1f}%" in line)
         assert f"{100 * e['achieved_share']:.1f}%" in line
     assert "run: synthetic, started 2026-01-01T00:00:00Z" in text
+
+
+def test_report_states_transliteration_and_tokenizer_parity(tmp_path):
+    output = tmp_path / "out"
+    write_synthetic_output(output, 500, translit=True)
+    parity = {
+        "name": "parity-job",
+        "raw": {"languages": {"eng_Latn": {"parity": 1.0, "fertility": 9.5}, "mya_Mymr": {"parity": 3.77, "fertility": 35.8}}},
+        "balanced": {"languages": {"eng_Latn": {"parity": 1.0, "fertility": 10.1}, "mya_Mymr": {"parity": 2.01, "fertility": 20.3}}},
+    }
+    (output / "parity.json").write_text(json.dumps(parity), encoding="utf-8")
+    page_path, report = write_report(str(output))
+    page = parse(Path(page_path).read_text(encoding="utf-8"))
+    assert "translit" in report.sections and "parity" in report.sections
+    segment = _table(output, "segment")
+    translit = segment.filter(pc.is_valid(segment["text_translit"]))
+    counts = Counter(translit["lang"].to_pylist())
+    assert {r["language"].text: r["rows transliterated"].value for r in page.rows("translit-segments")} == counts
+    examples = page.rows("translit-examples")
+    assert [(r["text"].text, r["transliterated"].text) for r in examples] == [
+        (t["text"], t["text_translit"]) for t in translit.slice(0, 5).to_pylist()
+    ]
+    stated = {r["language"].text: (r["parity (raw)"].value, r["parity (balanced)"].value) for r in page.rows("parity-table")}
+    assert stated == {
+        lang: (parity["raw"]["languages"][lang]["parity"], parity["balanced"]["languages"][lang]["parity"])
+        for lang in ("eng_Latn", "mya_Mymr")
+    }

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 Opener = Callable[[str], BinaryIO]
 BATCH_ROWS = 256 * 1024
+FRAGMENT_READAHEAD = 1  # files decoded ahead: memory stays that of a few row groups, whatever the output size
 # Low-cardinality string columns, read as dictionaries: 2-4x faster to decode and to group by
 # than materialised strings (lang_topk's labels too).
 DICTIONARY_COLUMNS = frozenset(
@@ -92,7 +93,8 @@ class OutputFiles:
         dictionaries = dictionary_columns(schema, present)
         if self.opener is None:
             parquet = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=dictionaries))
-            yield from ds.dataset(files, format=parquet).to_batches(columns=present, batch_size=BATCH_ROWS)
+            dataset = ds.dataset(files, format=parquet)
+            yield from dataset.to_batches(columns=present, batch_size=BATCH_ROWS, fragment_readahead=FRAGMENT_READAHEAD)
             return
         for path in files:
             with self.opener(path) as f:

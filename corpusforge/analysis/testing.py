@@ -109,7 +109,16 @@ def _ids(prefix: str, start: int, n: int) -> pa.Array:
     return pc.binary_join_element_wise(pa.scalar(prefix), pc.cast(pa.array(np.arange(start, start + n)), pa.string()), "")
 
 
-def _segments(rng: np.random.Generator, start: int, n: int, hostile: bool) -> pa.Table:
+ROMANISED_HINDI = [
+    "barish ke baad nadi ka pani badh gaya.",
+    "somvar ko school khulenge.",
+    "chawal ke daam badh gaye.",
+    "ek naya pul khola gaya.",
+]
+TRANSLIT_FIELD = pa.field("text_translit", pa.string(), metadata={"doc": "The text transliterated (synthetic: Hindi rows only)."})
+
+
+def _segments(rng: np.random.Generator, start: int, n: int, hostile: bool, translit: bool = False) -> pa.Table:
     weights = np.array([w for _, _, _, w, _ in LANGUAGES])
     lang_index = rng.choice(len(LANGUAGES), size=n, p=weights / weights.sum())
     sentences = [s for _, _, _, _, texts in LANGUAGES for s in texts]
@@ -131,6 +140,12 @@ def _segments(rng: np.random.Generator, start: int, n: int, hostile: bool) -> pa
     values = pa.StructArray.from_arrays([langs.take(pa.array(top_langs)), pa.array(top_scores)], fields=list(TOPK_TYPE.value_type))
     topk = pa.ListArray.from_arrays(pa.array(np.arange(0, 3 * n + 1, 3, dtype=np.int32)), values, type=TOPK_TYPE)
     lang = langs.take(pa.array(lang_index))
+    extra = {}
+    if translit:
+        romanised: list[str | None] = [None] * len(sentences)
+        hindi = [code for code, *_ in LANGUAGES].index("hin_Deva") * per
+        romanised[hindi : hindi + per] = ROMANISED_HINDI
+        extra["text_translit"] = pa.array(romanised, pa.string()).take(pa.array(text_index))
     return pa.table(
         {
             "id": _ids("s", start, n),
@@ -145,6 +160,7 @@ def _segments(rng: np.random.Generator, start: int, n: int, hostile: bool) -> pa
             "norm_bytes": pa.array(n_bytes / premiums[lang_index]),
             "premium_source": sources.take(pa.array(lang_index)),
             "premium_imputed": pa.repeat(pa.scalar(False), n),
+            **extra,
         }
     )
 
@@ -229,18 +245,26 @@ SCHEMAS = {
 
 
 def write_synthetic_output(
-    path: str | os.PathLike, rows: int, *, seed: int = 0, hostile: bool = False, sampling: bool = False, unbalanced: bool = False
+    path: str | os.PathLike,
+    rows: int,
+    *,
+    seed: int = 0,
+    hostile: bool = False,
+    sampling: bool = False,
+    unbalanced: bool = False,
+    translit: bool = False,
 ) -> SyntheticOutput:
     """Write ``rows`` segments (and 5 % as many translations, 2 % code-switched records, 1 %
     rejected rows) into the new directory ``path``, with a manifest that balances (unless
     ``unbalanced``: one source then misses 5 rows). ``hostile`` puts HTML in texts and
-    previews; ``sampling`` adds a ``sampling`` manifest section (temperature 0.3 targets)."""
+    previews; ``sampling`` adds a ``sampling`` manifest section (temperature 0.3 targets);
+    ``translit`` a ``text_translit`` column (filled on Hindi rows)."""
     root = os.fspath(path)
     os.makedirs(root, exist_ok=False)
     rng = np.random.default_rng(seed)
     counts = {"segment": rows, "bitext": rows // 20, "codeswitch": rows // 50, "rejected": max(rows // 100, 1)}
     makers = {
-        "segment": lambda s, n: _segments(rng, s, n, hostile),
+        "segment": lambda s, n: _segments(rng, s, n, hostile, translit),
         "bitext": lambda s, n: _translations(rng, s, n),
         "codeswitch": lambda s, n: _switches(rng, s, n, hostile),
         "rejected": lambda s, n: _rejected(rng, s, n, hostile),
@@ -254,7 +278,8 @@ def write_synthetic_output(
         os.makedirs(os.path.join(root, name))
         for i in range(shards):
             start, n = i * SHARD_ROWS, min(SHARD_ROWS, total - i * SHARD_ROWS)
-            table = conform(makers[name](start, n), SCHEMAS[name])
+            schema = extend(SCHEMAS[name], [TRANSLIT_FIELD]) if translit and name == "segment" else SCHEMAS[name]
+            table = conform(makers[name](start, n), schema)
             relative = f"{name}/part-{i:05d}-of-{shards:05d}.parquet"
             pq.write_table(table, os.path.join(root, relative), compression="zstd")
             files.append({"path": relative, "rows": n, "bytes": os.path.getsize(os.path.join(root, relative)), "partition": None})
