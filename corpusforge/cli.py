@@ -91,7 +91,8 @@ def cmd_report(args, beam_args) -> int:
     elif not os.path.isdir(args.output_dir):
         raise ConfigError(f"report {args.output_dir}: no such directory")
     page, report = write_report(args.output_dir, opener=opener, creator=creator)
-    print(f"report: {page} ({len(report.figures)} figures, also as PNG beside it)")
+    figures = f"{len(report.figures)} figures, also as PNG beside it" if report.figures else "no figures: no data to draw"
+    print(f"report: {page} ({figures})")
     print(f"  {report.rows_scanned:,} rows scanned in {report.seconds:.1f} s; sections: {', '.join(report.sections)}")
     print("\n".join(f"  {line}" for line in report.summary))
     return 0
