@@ -1,5 +1,5 @@
 """The ``corpusforge`` command: run or validate a recipe, run the embedded demo, list the stages
-and readers a recipe may name, inspect an output. Nothing imports this module."""
+and readers a recipe may name, inspect an output or write its report. Nothing imports this module."""
 
 from __future__ import annotations
 
@@ -74,6 +74,28 @@ def cmd_inspect(args, beam_args) -> int:
     if not os.path.isfile(os.path.join(args.output_dir, MANIFEST_NAME)):
         raise ConfigError(f"inspect {args.output_dir}: not a corpusforge output (it has no {MANIFEST_NAME}; a run writes one when it ends)")
     print(describe_output(args.output_dir, rows=args.rows))
+    return 0
+
+
+def cmd_report(args, beam_args) -> int:
+    try:
+        from corpusforge.analysis.report import write_report
+    except ModuleNotFoundError as exc:  # matplotlib is the report extra
+        raise ConfigError(f"report needs {exc.name}: pip install 'corpusforge[report]'") from exc
+
+    opener = creator = None
+    if "://" in args.output_dir:  # gs:// and other Beam filesystems; local paths import no Beam
+        from corpusforge.beam.outputs import beam_create
+        from corpusforge.beam.read import beam_open
+
+        opener, creator = beam_open, beam_create
+    elif not os.path.isdir(args.output_dir):
+        raise ConfigError(f"report {args.output_dir}: no such directory")
+    page, report = write_report(args.output_dir, opener=opener, creator=creator)
+    figures = f"{len(report.figures)} figures, also as PNG beside it" if report.figures else "no figures: no data to draw"
+    print(f"report: {page} ({figures})")
+    print(f"  {report.rows_scanned:,} rows scanned in {report.seconds:.1f} s; sections: {', '.join(report.sections)}")
+    print("\n".join(f"  {line}" for line in report.summary))
     return 0
 
 
@@ -216,6 +238,15 @@ def parser() -> argparse.ArgumentParser:
     inspect.add_argument("output_dir")
     inspect.add_argument("--rows", type=int, default=5, help="sample rows per output (default: %(default)s)")
     inspect.set_defaults(func=cmd_inspect)
+
+    report = sub.add_parser(
+        "report",
+        help="write OUTPUT_DIR/report/report.html: one self-contained page with tables and figures",
+        description="Write a self-contained HTML report of an output (local or gs://) with its figures as PNG beside it.",
+        allow_abbrev=False,
+    )
+    report.add_argument("output_dir")
+    report.set_defaults(func=cmd_report)
     return top
 
 
@@ -224,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [a for a in beam_args if not a.startswith("--")]
     if unknown:
         parser().error(f"unexpected arguments: {' '.join(unknown)}")
-    if beam_args and args.command in ("stages", "inspect"):
+    if beam_args and args.command in ("stages", "inspect", "report"):
         parser().error(f"unexpected arguments: {' '.join(beam_args)}")
     setup_logging(getattr(args, "verbose", False), sys.stderr)
     try:

@@ -75,4 +75,75 @@ def describe_output(output_dir: str, *, rows: int = 5) -> str:
         parts.append("  sample rows:")
         parts += [f"    {json.dumps(row, ensure_ascii=False, default=str)[:300]}" for row in sample]
     parts.append("\n" + summary_table(manifest))
+    parts += [manifest_sections(manifest)]
     return "\n".join(p for p in parts if p)
+
+
+def _aligned(header: list[str], rows: list[list[str]], indent: str = "  ", *, numbers: bool = True) -> str:
+    """Rows under a header, the first column left-aligned, the rest right-aligned (``numbers``)."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return (
+            indent + "  ".join(c.ljust(w) if i == 0 or not numbers else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        )
+
+    return "\n".join([line(header), indent + "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def manifest_sections(manifest: dict) -> str:
+    """The manifest's sections beyond the per-source summary: the run, per-stage counts (with
+    rejections by reason), per-language sizes (``languages``, ``languages_before_sample``) and the
+    sampler's target vs achieved shares (``sampling``)."""
+    parts = []
+    run = manifest.get("run")
+    if run:
+        parts.append(f"\nrun: {run.get('runner')}, started {run.get('started_at')}, manifest written {manifest.get('created_at')}")
+    stage_counts = manifest.get("stage_counts") or {}
+    if stage_counts:
+        rows = []
+        for stage, counts in stage_counts.items():
+            outcomes = ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()) if k != "rejected_by_reason")
+            reasons = ", ".join(
+                f"{k} {v:,}" for k, v in sorted((counts.get("rejected_by_reason") or {}).items(), key=lambda kv: (-kv[1], kv[0]))
+            )
+            rows.append([stage, outcomes, reasons])
+        parts.append("\nper-stage counts:\n" + _aligned(["stage", "rows by outcome", "rejected by reason"], rows, numbers=False))
+    for key, title in (("languages_before_sample", "languages before sampling"), ("languages", "languages written")):
+        languages = manifest.get(key)
+        if not languages:
+            continue
+        rows = [
+            [
+                lang,
+                f"{e.get('segments', 0):,}",
+                f"{e.get('bytes', 0):,}",
+                f"{e.get('norm_bytes', 0):,.0f}",
+                _share(e.get("share_norm_bytes")),
+                ", ".join(e.get("premium_source") or []),
+            ]
+            for lang, e in sorted(languages.items(), key=lambda kv: (-kv[1].get("norm_bytes", 0), kv[0]))
+        ]
+        header = ["language", "segments", "bytes", "English-eq. bytes", "share", "premium source"]
+        parts.append(f"\n{title} ({key}):\n" + _aligned(header, rows))
+    sampling = (manifest.get("sampling") or {}).get("languages")
+    if sampling:
+        rows = [
+            [
+                lang,
+                f"{e.get('rate', 1.0):.3f}",
+                _share(e.get("target_share")),
+                _share(e.get("achieved_share")),
+                "-" if e.get("share_error_pp") is None else f"{e['share_error_pp']:+.2f}",
+                f"{e.get('segments_in', 0):,}",
+                f"{e.get('segments_out', 0):,}",
+            ]
+            for lang, e in sorted(sampling.items())
+        ]
+        header = ["language", "rate", "target", "achieved", "error (pp)", "segments in", "segments out"]
+        parts.append(f"\nsampling (seed {manifest['sampling'].get('seed')}):\n" + _aligned(header, rows))
+    return "\n".join(parts)

@@ -110,6 +110,11 @@ def _shard_folder(name: str, suffix: str = "parquet") -> tuple[str, ...]:
 LOCK_NAME = "_corpusforge.lock"
 _SHARD_FOLDERS = ("segment", "bitext", "codeswitch", "rejected", "translated", "multiway", "cloned", "consistency", "variants")
 
+# What `corpusforge report` writes inside an output (corpusforge.analysis.report): an overwrite
+# clears it with the output it described.
+REPORT_DIR = "report"
+REPORT_FILES = ("report.html", "languages.png", "sampling.png", "lid_confidence.png", "cmi.png", "switch_points.png", "mt_score.png")
+
 # The corpus, translate-test and variants jobs: shard folders and the run manifest
 # (corpusforge.beam.write, corpusforge.io.shards.write_shards, corpusforge/pipelines/*.py).
 CORPUS_LAYOUT = OutputLayout(
@@ -119,6 +124,8 @@ CORPUS_LAYOUT = OutputLayout(
         LOCK_NAME,
         *(p for kind in _SHARD_FOLDERS[:-1] for p in _shard_folder(kind)),
         *_shard_folder("variants", "jsonl"),
+        REPORT_DIR,
+        *(f"{REPORT_DIR}/{name}" for name in REPORT_FILES),
     ),
     marker=MANIFEST_NAME,
     marker_keys=frozenset({"corpusforge_version", "recipe_hash", "totals", "sources"}),

@@ -1,1 +1,3 @@
-"""Read-only analyses of corpora and outputs (tokenizer parity, ...): no Beam, no Stage classes."""
+"""Read-only analyses of corpora and finished outputs: reports, tokenizer parity, translation
+consistency. They read Parquet columns and the run manifest, never Beam: an opener passed in
+reads other filesystems."""

@@ -4,6 +4,8 @@ removes files one by one and never a prefix (which would take whatever lies belo
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
@@ -27,3 +29,9 @@ class BeamStore:
     def clear(self, path: str, plan: ClearPlan) -> None:
         if plan.files:
             FileSystems.delete([FileSystems.join(path, name) for name in plan.files])
+
+
+def beam_create(path: str) -> BinaryIO:
+    """A writable binary file on any Beam filesystem (the report's pages on gs://); the object
+    appears when it is closed."""
+    return FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED)

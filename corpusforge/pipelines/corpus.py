@@ -10,10 +10,11 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from corpusforge import __version__
 from corpusforge.beam.dedup import DeduplicateExact
@@ -159,9 +160,17 @@ class _Run:
             tally=tally,
             stages=self.stages,
             models=self.models,
-            sections=self.sections,
+            sections={**self.sections, "run": self.p | "RunInfo" >> beam.Create([run_info(self.p)])},
             lock_token=RunLock.token(self.recipe.output_dir),  # set when prepare_output claimed the directory
         )
+
+
+def run_info(p: beam.Pipeline) -> dict:
+    """The manifest's ``run`` section: the runner and when the pipeline was built (the
+    manifest's ``created_at`` is when it ended)."""
+    runner = p.options.view_as(StandardOptions).runner or "DirectRunner"
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return {"runner": runner if isinstance(runner, str) else type(runner).__name__, "started_at": started}
 
 
 def _conform(batch, schema):
