@@ -161,6 +161,14 @@ class RomanizedDetector:
         self.switch_prob, self.oov_prob = switch_prob, oov_prob
         self._pair = (partner, code)  # ties go to the partner: unknown words do not make a text Hindi
 
+    def cues(self, n: int = 400) -> list[str]:
+        """The ``n`` most frequent ASCII words that are evidence for ``code`` (more frequent in
+        its lexicon than in the partner's): a text with none of them has no evidence in its
+        commonest words, so callers may skip it (``kya``, ``hai``, ``nahi``, ``mein``...)."""
+        own, other = self.lexicons[self.code], self.lexicons[self.partner]
+        ranked = sorted((w for w, f in own.items() if w.isascii() and w.isalpha() and f > other.get(w, 0.0)), key=lambda w: -own[w])
+        return ranked[:n]
+
     def tags(self, text: str) -> list[tuple[str, str]]:
         """(word, code or partner) for each word of ``text``."""
         words = WORD.findall(text)

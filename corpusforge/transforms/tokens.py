@@ -155,6 +155,7 @@ class TokenTagger(Stage):
     ):
         try:
             self.languages = [canonical(code) for code in languages] if languages is not None else None
+            self._script_languages_given = bool(script_languages)
             given = {"Latn": "eng_Latn"} if script_languages is None else script_languages
             self.script_languages = {script: canonical(code) for script, code in given.items()}
             lexicon_paths = {canonical(code): str(path) for code, path in (lexicons or {}).items()}
@@ -273,7 +274,7 @@ class TokenTagger(Stage):
             declared = [[matrix] + (others or []) for matrix, others in zip(batch.column("matrix_lang").to_pylist(), embedded)]
         elif "lang" in names:
             declared = [[lang] for lang in batch.column("lang").to_pylist()]
-        elif self.languages is None and not self.script_languages:
+        elif self.languages is None and not self._script_languages_given:
             raise ValueError("TokenTagger needs languages=..., script_languages=... or a lang column (run LanguageIdentifier first)")
         else:
             declared = [[]] * n
