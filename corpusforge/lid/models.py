@@ -208,12 +208,13 @@ class HeliportIdentifier:
 
 class LinguaIdentifier:
     """lingua-language-detector (75 languages, strong on short text; Apache-2.0, models in the
-    wheel; optional extra ``lid``). ``accuracy="low"`` uses trigrams only: ~50x faster, less
-    accurate on short text. Languages are preloaded at ``load`` (~1 GB for ``high``)."""
+    wheel; optional extra ``lid``). ``accuracy="high"`` (the default, what lingua is known for on
+    short text) uses 1- to 5-grams; ``"low"`` trigrams only: ~2.5x faster here, 6 points less
+    accurate on lid_dev.tsv. Languages are preloaded at ``load`` (~1 GB for ``high``)."""
 
     name = "lingua"
 
-    def __init__(self, *, accuracy: str = "low"):
+    def __init__(self, *, accuracy: str = "high"):
         if accuracy not in ("low", "high"):
             raise ValueError(f"lingua accuracy must be 'low' or 'high', got {accuracy!r}")
         try:
