@@ -226,7 +226,7 @@ class LanguageIdentifier(Stage):
     - ``romanized``: romanised languages to detect on Latin-script rows (``hin_Latn``: Hinglish,
       and romanised Urdu, which reads the same). A row becomes ``hin_Latn`` when most of its words
       are romanised Hindi rather than English by the lexicons (the share is its score; on
-      lid_dev.tsv 5 of 16,304 rows in other languages pass); a row left English whose words are
+      lid_dev.tsv 20 of 16,304 rows in other languages pass); a row left English whose words are
       partly Hindi keeps ``hin_Latn`` in ``lang_topk`` with that share, so ``token_tags`` sees both.
     - ``top_k``: how many alternatives ``lang_topk`` keeps (fewer when two labels map to one
       code, e.g. lid.176's ``sr`` and ``sh`` on Latin text: their scores are summed).
