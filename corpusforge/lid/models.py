@@ -156,7 +156,8 @@ class HeliportIdentifier:
 
     def predict(self, texts: Sequence[str], k: int, threshold: float) -> list[Prediction]:
         """Rows heliport is sure of take its batch call (best language and its margin over the
-        second, ~2x faster than a per-row top-k call): one entry scored ``sigmoid(beta * margin)``,
+        second, ~2x faster than a per-row top-k call; it runs on heliport's own thread pool, which
+        ``RAYON_NUM_THREADS`` caps): one entry scored ``sigmoid(beta * margin)``,
         the two-language form of the softmax, when that reaches :data:`HELIPORT_SURE`; other rows
         (and ``k < 0``) get the top-k softmax."""
         self.load()
