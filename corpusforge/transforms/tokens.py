@@ -12,26 +12,32 @@ How a word gets its language:
    language, any other word the matrix language (no guessing; the steps below are skipped).
 1. Candidate languages of the row: the stage's ``languages``, else the row's ``lang`` (for
    codeswitch records ``matrix_lang`` and ``embedded_langs``) and the ``lang_topk`` entries
-   scoring at least ``min_topk_score``.
+   scoring at least ``min_topk_score``. A romanised language brings the language it mixes with
+   (``hin_Latn`` brings ``eng_Latn``: Hinglish is Hindi with English words).
 2. The word's script (its letters' dominant Unicode script) keeps the candidates written in it
    (``script_compatible``); when none is, ``script_languages`` maps the script to a language
-   (``{"Latn": "eng_Latn"}`` for English words in Hindi text); else the word is ``und``.
+   (by default ``{"Latn": "eng_Latn"}``: English words in Hindi, Urdu or Chinese text); else the
+   word is ``und``.
 3. Words with one candidate take it. Words with several (same script: Spanish and English,
-   romanised Hindi and English) are decided jointly over the row by Viterbi decoding: emission
-   log P(word | language) from per-language frequency lexicons (relative frequency, floored at
-   ``oov_prob``; a language without a lexicon scores every word at the floor), transition
+   romanised Hindi and English) are decided jointly over the row by Viterbi decoding
+   (:func:`corpusforge.lid.romanized.decode`): emission log P(word | language) from
+   per-language frequency lexicons (relative frequency, floored at ``oov_prob``), transition
    log(1 - switch_prob) to stay and log(switch_prob / (K - 1)) to switch. That is the context
    smoothing: an ambiguous or unknown word takes the language around it unless its lexicon
    evidence outweighs the switch penalty. Ties go to the first candidate (the row's ``lang``).
 
-Lexicon files (one per language, by path): one word per line, optionally followed by
-whitespace and a count (``the 23135851162``); a word without a count counts 1. Words are
-matched case-folded. Cost: per-row Python (tokenising and decoding), ~10-30 µs per short row.
+Lexicons: a language without a user file takes its built-in lexicon
+(:func:`corpusforge.transforms.lid.builtin_lexicon`: wordfreq's list of the language, or for
+``hin_Latn`` wordfreq's Hindi list romanised), built the first time a row needs it in a worker
+process and shared there; ``builtin_lexicons: false`` turns that off (such a language then scores
+every word at the floor). User lexicon files (one per language, by path): one word per line,
+optionally followed by whitespace and a count (``the 23135851162``); a word without a count
+counts 1. Words are matched case-folded. Cost: per-row Python (tokenising and decoding),
+~10-30 µs per short row, plus ~1-4 s per built-in lexicon per process.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pyarrow as pa
@@ -39,8 +45,10 @@ import pyarrow.compute as pc
 
 from corpusforge.codeswitch.tokens import OTHER, UNDETERMINED, span_pieces, tag_pieces, tokenize
 from corpusforge.languages import NO_SCRIPT, LanguageCodeError, canonical, script_compatible
+from corpusforge.lid.romanized import decode
 from corpusforge.records import Split, kind_of, with_columns
 from corpusforge.transforms.base import Stage
+from corpusforge.transforms.lid import ROMANIZED, _lexicon_versions, builtin_lexicon
 from corpusforge.transforms.script import script_table
 
 TOKENS_TYPE = pa.list_(pa.struct([pa.field("token", pa.string()), pa.field("tag", pa.string())]))
@@ -87,7 +95,7 @@ class TokenTagger(Stage):
     Keeps every row."""
 
     name = "token_tags"
-    version = "1"
+    version = "2"  # 2: built-in lexicons, Latin words in other scripts are eng_Latn by default, romanised partners
     kinds = ("segment", "codeswitch")
 
     def __init__(
@@ -96,13 +104,16 @@ class TokenTagger(Stage):
         languages: list[str] | None = None,
         script_languages: dict[str, str] | None = None,
         lexicons: dict[str, str] | None = None,
+        builtin_lexicons: bool = True,
         min_topk_score: float = 0.1,
         switch_prob: float = 0.1,
-        oov_prob: float = 1e-6,
+        oov_prob: float = 1e-7,
     ):
         try:
             self.languages = [canonical(code) for code in languages] if languages is not None else None
-            self.script_languages = {script: canonical(code) for script, code in (script_languages or {}).items()}
+            self._script_languages_given = bool(script_languages)
+            given = {"Latn": "eng_Latn"} if script_languages is None else script_languages
+            self.script_languages = {script: canonical(code) for script, code in given.items()}
             lexicon_paths = {canonical(code): str(path) for code, path in (lexicons or {}).items()}
         except LanguageCodeError as exc:
             raise ValueError(f"TokenTagger: {exc}") from exc
@@ -119,14 +130,19 @@ class TokenTagger(Stage):
         if not 0.0 < oov_prob < 1.0:
             raise ValueError(f"oov_prob must be in (0, 1), got {oov_prob}")
         self.lexicon_paths = lexicon_paths
+        self.builtin_lexicons = builtin_lexicons
         self.min_topk_score = min_topk_score
         self.switch_prob = switch_prob
         self.oov_prob = oov_prob
         self._lexicons: dict[str, dict[str, float]] | None = None
+        self._no_lexicon: set[str] = set()
 
     def setup(self) -> None:
         if self._lexicons is None:
             self._lexicons = {code: load_lexicon(path) for code, path in self.lexicon_paths.items()}
+
+    def __getstate__(self):
+        return {**self.__dict__, "_lexicons": None, "_no_lexicon": set()}  # loaded again on the worker
 
     def output_fields(self, kind: str) -> list[pa.Field]:
         return [TOKENS_FIELD]
@@ -137,6 +153,7 @@ class TokenTagger(Stage):
             "languages": self.languages,
             "script_languages": self.script_languages,
             "lexicons": {code: Path(path).name for code, path in self.lexicon_paths.items()},
+            "builtin_lexicons": _lexicon_versions() if self.builtin_lexicons else False,
             "min_topk_score": self.min_topk_score,
             "switch_prob": self.switch_prob,
             "oov_prob": self.oov_prob,
@@ -151,6 +168,10 @@ class TokenTagger(Stage):
         for code in declared + [entry["lang"] for entry in topk or [] if entry["score"] >= self.min_topk_score]:
             if code and code not in found and not code.startswith("und"):
                 found.append(code)
+        for code in list(found):
+            partner = ROMANIZED.get(code)
+            if partner is not None and partner not in found:
+                found.append(partner)
         return found
 
     def tag(self, text: str, languages: list[str]) -> list[tuple[str, str]]:
@@ -177,39 +198,27 @@ class TokenTagger(Stage):
             tags[i] = code
         return [(token, tag) for (token, _), tag in zip(tokens, tags)]
 
+    def _lexicon(self, code: str) -> None:
+        """Make sure ``code`` has its lexicon if it has one (user file first, else built-in)."""
+        lexicons = self._lexicons
+        assert lexicons is not None
+        if code not in lexicons and code not in self._no_lexicon:
+            lexicon = builtin_lexicon(code) if self.builtin_lexicons else None
+            if lexicon is None:
+                self._no_lexicon.add(code)
+            else:
+                lexicons[code] = lexicon
+
     def _decode(self, words: list[str], options: list[list[str]]) -> list[str]:
-        """Viterbi over the row's words: most likely language sequence under lexicon emissions
-        and a switch penalty, each word restricted to its own options."""
-        if not words:
-            return []
-        states = list(dict.fromkeys(code for opts in options for code in opts))
-        if len(states) == 1:
-            return [states[0]] * len(words)
-        stay = math.log(1.0 - self.switch_prob)
-        switch = math.log(self.switch_prob / (len(states) - 1))
-        floor = math.log(self.oov_prob)
+        """Viterbi over the row's words (:func:`corpusforge.lid.romanized.decode`), each word
+        restricted to its own options."""
         lexicons = self._lexicons
         assert lexicons is not None  # tag() and process() call setup() first
-
-        def emission(word: str, code: str, allowed: list[str]) -> float:
-            if code not in allowed:
-                return -math.inf
-            lexicon = lexicons.get(code)
-            if lexicon is None or len(allowed) == 1:
-                return floor
-            return math.log(max(lexicon.get(word.casefold(), 0.0), self.oov_prob))
-
-        k = len(states)
-        scores = [emission(words[0], s, options[0]) for s in states]
-        back: list[list[int]] = []
-        for word, allowed in zip(words[1:], options[1:]):
-            pointers = [max(range(k), key=lambda p: scores[p] + (stay if p == s else switch)) for s in range(k)]
-            scores = [scores[p] + (stay if p == s else switch) + emission(word, states[s], allowed) for s, p in enumerate(pointers)]
-            back.append(pointers)
-        path = [max(range(k), key=scores.__getitem__)]
-        for pointers in reversed(back):
-            path.append(pointers[path[-1]])
-        return [states[s] for s in reversed(path)]
+        states = {code for opts in options for code in opts}
+        if len(states) > 1:
+            for code in states:
+                self._lexicon(code)
+        return decode(words, options, lexicons, switch_prob=self.switch_prob, oov_prob=self.oov_prob)
 
     def process(self, batch: pa.RecordBatch) -> Split:
         if self._lexicons is None:
@@ -222,7 +231,7 @@ class TokenTagger(Stage):
             declared = [[matrix] + (others or []) for matrix, others in zip(batch.column("matrix_lang").to_pylist(), embedded)]
         elif "lang" in names:
             declared = [[lang] for lang in batch.column("lang").to_pylist()]
-        elif self.languages is None and not self.script_languages:
+        elif self.languages is None and not self._script_languages_given:
             raise ValueError("TokenTagger needs languages=..., script_languages=... or a lang column (run LanguageIdentifier first)")
         else:
             declared = [[]] * n
