@@ -225,7 +225,7 @@ def decide(
         rejections.add(id=node[0], source=node[1], reason=NEAR_DUPLICATE, detail=json.dumps(detail, ensure_ascii=False), raw=text)
     mask = pa.array(keep, pa.bool_())
     kept = batch.filter(mask)
-    kept = with_columns(kept, [CLUSTER_SIZE], [pa.array([s for s, k in zip(sizes, keep) if k], pa.int32())])
+    kept = with_columns(kept, [CLUSTER_SIZE], [pa.array(sizes, pa.int32())])
     rejected = rejections.to_batch()
     tally = Tally.of_rows(NEAR_DEDUP_STAGE, DUPLICATE, rejected) + Tally.of_rows(NEAR_DEDUP_STAGE, DUPLICATE_STORED, rejected)
     return Split(kept, rejected), tally
