@@ -57,6 +57,8 @@ STAGES = {
     "translate": "corpusforge.transforms.translate:TranslateStage",
     "entity_switch": "corpusforge.codeswitch.switcher:EntitySwitchStage",
     "dictionary_switch": "corpusforge.codeswitch.dictionary:DictionarySwitchStage",
+    "quality": "corpusforge.transforms.quality:QualityScorer",
+    "quality_filter": "corpusforge.transforms.quality:QualityFilter",
 }
 
 

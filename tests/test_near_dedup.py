@@ -19,7 +19,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from corpusforge.beam.near_dedup import DeduplicateNear
 from corpusforge.beam.stages import SumTallies
 from corpusforge.config import ConfigError, recipe_from_dict
-from corpusforge.dedup import LshBands, MinHasher, NearDedupParams, NearDeduplicator, UnionFind, shingles, similarity
+from corpusforge.dedup import LshBands, MinHasher, NearDeduplicator, NearDedupParams, UnionFind, shingles, similarity
 from corpusforge.dedup.near import verified_pairs
 from corpusforge.progress import PROGRESS_DIR_ENV
 from corpusforge.schemas import load_schema
@@ -67,7 +67,10 @@ def test_shingles_of_short_texts_are_the_whole_text():
 @pytest.mark.parametrize("method", ["rensa", "numpy"])
 def test_signature_agreement_estimates_jaccard(method):
     hasher = MinHasher(num_perm=256, ngram=2, method=method)
-    pairs = [(BASE, edited(BASE, n, n)) for n in (1, 3, 6)] + [(HINDI, edited(HINDI, 2, 9)), (CHINESE, CHINESE[:30] + "另外" + CHINESE[30:])]
+    pairs = [(BASE, edited(BASE, n, n)) for n in (1, 3, 6)] + [
+        (HINDI, edited(HINDI, 2, 9)),
+        (CHINESE, CHINESE[:30] + "另外" + CHINESE[30:]),
+    ]
     for a, b in pairs:
         sig = hasher.signatures([a, b])
         true = jaccard(a, b, 2)

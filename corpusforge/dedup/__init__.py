@@ -4,6 +4,6 @@ similarity estimates (:mod:`.lsh`), clusters and decisions (:mod:`.near`). Exact
 
 from corpusforge.dedup.lsh import LshBands, similarity
 from corpusforge.dedup.minhash import MinHasher, shingles
-from corpusforge.dedup.near import NearDedupParams, NearDeduplicator, UnionFind
+from corpusforge.dedup.near import NearDeduplicator, NearDedupParams, UnionFind
 
 __all__ = ["LshBands", "MinHasher", "NearDedupParams", "NearDeduplicator", "UnionFind", "shingles", "similarity"]

@@ -79,8 +79,7 @@ class NearDedupParams:
             raise ValueError(f"bands x rows ({self.bands} x {self.rows}) must not exceed num_perm ({self.num_perm})")
         if self.max_centers < 1:
             raise ValueError(f"max_centers must be at least 1, not {self.max_centers}")
-        self.hasher  # validates num_perm, ngram, method
-        self.lsh  # validates bands, rows
+        _ = (self.hasher, self.lsh)  # their own checks: num_perm, ngram, method, bands, rows
 
     @property
     def hasher(self) -> MinHasher:
@@ -125,9 +124,7 @@ class RowSigner:
             return [shingles(words(t), ngram) for t in batch.column("text").to_pylist()]
         sides = ("src", "tgt") if self.params.bitext == "pair" else (self.params.bitext,)
         columns = [(_SIDE_TAG[side], batch.column(f"{side}_text").to_pylist()) for side in sides]
-        return [
-            [tag + s for tag, texts in columns for s in shingles(words(texts[row] or ""), ngram)] for row in range(batch.num_rows)
-        ]
+        return [[tag + s for tag, texts in columns for s in shingles(words(texts[row] or ""), ngram)] for row in range(batch.num_rows)]
 
     def sign(self, batch: pa.RecordBatch) -> list[tuple[Node, str, np.ndarray]]:
         """(node, bucket, signature) of every row that has shingles."""
@@ -202,9 +199,7 @@ class UnionFind:
         return {node: (root, sizes[root]) for node, root in roots.items()}
 
 
-def decide(
-    batch: pa.RecordBatch, decisions: dict[Node, Decision], *, kind: str, text_column: str = "text"
-) -> tuple[Split, Tally]:
+def decide(batch: pa.RecordBatch, decisions: dict[Node, Decision], *, kind: str, text_column: str = "text") -> tuple[Split, Tally]:
     """Split one batch by the clusters: survivors and unclustered rows kept with
     ``dup_cluster_size``, the other members of a cluster as ``near_duplicate`` rows (counted as
     duplicates, and as stored in ``rejected/``)."""
