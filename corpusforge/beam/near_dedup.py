@@ -2,16 +2,18 @@
 ``corpusforge.dedup.near``. Only signatures and node names go through shuffles, never texts:
 
 1. each batch -> (node, bucket, signature) per row (``num_perm`` x 4 bytes);
-2. every band of every signature -> ((bucket, band, key), (node, signature)); GroupByKey;
-   in each bucket of two or more rows, pairs verified by estimated similarity;
+2. every band of every signature -> (band key, node, signature), sent in lists per shuffle
+   partition (bucket, band, key mod ``partitions``); GroupByKey; for each band key of two or
+   more rows, pairs verified by estimated similarity;
 3. all verified pairs -> one union-find (a global combine, lifted: each worker merges its
    pairs first) -> node -> (smallest node of its component, size);
 4. clustered nodes' signatures grouped by survivor -> each member's similarity to it;
 5. the batches, with the decisions as a side input -> survivors (``dup_cluster_size``) and
    ``near_duplicate`` rows.
 
-Limits: step 2 holds one band bucket's members on one worker (a bucket of 1M identical rows
-is ~0.6 GB); steps 3-5 hold the clustered nodes (rows that have a near-duplicate) on one
+Limits: step 2 holds one shuffle partition on one worker: the rows of one band of one bucket
+whose key falls in it, about rows / ``partitions`` entries of ~600 bytes (``partitions=16``
+suits up to ~10M rows a bucket; raise it with the corpus); steps 3-5 hold the clustered nodes (rows that have a near-duplicate) on one
 worker and in every worker's side input: about 200 bytes a clustered row, so ~2 GB for 10M.
 Rows that have no near-duplicate cost nothing there. The union-find gives the same components
 for any order of pairs, so the output is the same on every runner and for any input order.
@@ -50,21 +52,29 @@ class _SignFn(beam.DoFn):
             yield node, bucket, sig.tobytes()
 
 
-def _bands(signed_rows, params: NearDedupParams):
-    """A bundle's signed rows -> band entries, band keys computed for many rows at once."""
+def _bands(signed_rows, params: NearDedupParams, partitions: int):
+    """A bundle's signed rows -> one list of (band key, node, signature) per shuffle partition
+    ((bucket, band, key mod ``partitions``)): band keys computed for many rows at once, and a
+    few large elements through the shuffle instead of one per row and band."""
     rows = [(node, bucket, np.frombuffer(sig, dtype=np.uint32)) for node, bucket, sig in signed_rows]
     signatures = {node: sig for node, _, sig in signed_rows}
-    for key, node in band_entries(params, rows):
-        yield key, (node, signatures[node])
+    grouped: dict[tuple[str, int, int], list] = {}
+    for (bucket, band, key), node in band_entries(params, rows):
+        grouped.setdefault((bucket, band, key % partitions), []).append((key, node, signatures[node]))
+    yield from grouped.items()
 
 
 def _pairs(element, params: NearDedupParams):
-    _, members = element
-    unique = {node: sig for node, sig in members}  # a node read twice is one node
-    if len(unique) < 2:
-        return
-    decoded = [(node, np.frombuffer(sig, dtype=np.uint32)) for node, sig in unique.items()]
-    yield from verified_pairs(decoded, params.threshold, params.max_centers)
+    """One shuffle partition -> verified pairs of every band key in it with two or more rows."""
+    _, lists = element
+    by_key: dict[int, dict] = {}
+    for entries in lists:
+        for key, node, sig in entries:
+            by_key.setdefault(key, {})[node] = sig  # a node read twice is one node
+    for members in by_key.values():
+        if len(members) > 1:
+            decoded = [(node, np.frombuffer(sig, dtype=np.uint32)) for node, sig in members.items()]
+            yield from verified_pairs(decoded, params.threshold, params.max_centers)
 
 
 class _ComponentsFn(beam.CombineFn):
@@ -136,13 +146,15 @@ class DeduplicateNear(beam.PTransform):
     ``NearDedupOutputs(unique, rejected, counts)``: survivors and unclustered rows with
     ``dup_cluster_size``, ``near_duplicate`` rows for ``rejected/``, and Tallies (stage
     ``near_dedup``, outcomes ``duplicate`` and ``duplicate_stored``). Cost: the input is read
-    twice (signatures, then decisions); ``bands`` shuffled signatures a row; see the module
-    docstring for what must fit in memory."""
+    twice (signatures, then decisions); ``bands`` shuffled signatures a row, in
+    ``bands`` x ``partitions`` groups; see the module docstring for what must fit in memory."""
 
-    def __init__(self, params: NearDedupParams, kind: str):
+    def __init__(self, params: NearDedupParams, kind: str, *, partitions: int = 16):
         super().__init__()
         RowSigner(params, kind)  # refuses a kind the parameters do not apply to
-        self._params, self._kind = params, kind
+        if partitions < 1:
+            raise ValueError(f"partitions must be at least 1, not {partitions}")
+        self._params, self._kind, self._partitions = params, kind, partitions
 
     def expand(self, batches):
         params = self._params
@@ -150,7 +162,7 @@ class DeduplicateNear(beam.PTransform):
         components = (
             signed
             | "Batch" >> beam.ParDo(_Batched(4096))
-            | "Bands" >> beam.FlatMap(_bands, params)
+            | "Bands" >> beam.FlatMap(_bands, params, self._partitions)
             | "GroupBands" >> beam.GroupByKey()
             | "VerifyPairs" >> beam.FlatMap(_pairs, params)
             | "Components" >> beam.CombineGlobally(_ComponentsFn())

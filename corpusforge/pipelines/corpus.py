@@ -51,7 +51,7 @@ def gathered_schema(recipe: Recipe, kind: str):
 def near_dedup_params(recipe: Recipe) -> NearDedupParams | None:
     """The recipe's near-dedup parameters, or None when it has no ``near_dedup``."""
     spec = recipe.spec.near_dedup
-    return None if spec is None else NearDedupParams(**spec.model_dump())
+    return None if spec is None else NearDedupParams(**spec.model_dump(exclude={"partitions"}))
 
 
 def output_schema(recipe: Recipe, kind: str):
@@ -142,7 +142,8 @@ class _Run:
         near = near_dedup_params(self.recipe)
         if near is None or not near.applies_to(kind):
             return out.unique
-        near_out = out.unique | f"NearDedup[{kind}]" >> DeduplicateNear(near, kind)
+        partitions = self.recipe.spec.near_dedup.partitions if self.recipe.spec.near_dedup else 16
+        near_out = out.unique | f"NearDedup[{kind}]" >> DeduplicateNear(near, kind, partitions=partitions)
         self.rejected.append(near_out.rejected)
         self.tallies.append(near_out.counts)
         return near_out.unique
