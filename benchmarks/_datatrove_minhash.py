@@ -11,9 +11,11 @@ from datatrove.pipeline.dedup import MinhashDedupBuckets, MinhashDedupCluster, M
 from datatrove.pipeline.dedup.minhash import MinhashConfig
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
+from datatrove.utils.hashing import HashConfig
 
 source, work, ngram = sys.argv[1], sys.argv[2], int(sys.argv[3])
-config = MinhashConfig(n_grams=ngram)  # its defaults: 14 buckets x 8 hashes
+# its defaults: 14 buckets x 8 hashes; sha1 (its xxhash path fails on str shingles in this release)
+config = MinhashConfig(n_grams=ngram, hash_config=HashConfig(hash_fc="sha1"))
 steps = [
     [JsonlReader(source), MinhashDedupSignature(output_folder=f"{work}/sigs", config=config, language="eng")],
     [MinhashDedupBuckets(input_folder=f"{work}/sigs", output_folder=f"{work}/buckets", config=config)],

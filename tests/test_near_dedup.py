@@ -20,7 +20,7 @@ from corpusforge.beam.near_dedup import DeduplicateNear
 from corpusforge.beam.stages import SumTallies
 from corpusforge.config import ConfigError, recipe_from_dict
 from corpusforge.dedup import LshBands, MinHasher, NearDeduplicator, NearDedupParams, UnionFind, shingles, similarity
-from corpusforge.dedup.near import verified_pairs
+from corpusforge.dedup.near import ALL_PAIRS_UP_TO, candidate_pairs, link_pairs
 from corpusforge.progress import PROGRESS_DIR_ENV
 from corpusforge.schemas import load_schema
 from corpusforge.words import words
@@ -106,14 +106,23 @@ def test_union_find_components_do_not_depend_on_pair_order():
     assert dict(components)[("e", "s")] == (("b", "s"), 4) and dict(components)[("y", "s")] == (("x", "s"), 2)
 
 
-def test_verified_pairs_refuse_band_collisions_below_the_threshold():
+def test_candidates_are_every_pair_of_small_buckets_and_a_star_of_large_ones():
+    small = [(str(i), "s") for i in range(3)]
+    assert candidate_pairs(small[::-1]) == [(small[0], small[1]), (small[0], small[2]), (small[1], small[2])]
+    large = [(f"{i:02d}", "s") for i in range(ALL_PAIRS_UP_TO + 2)]
+    random.Random(1).shuffle(large)
+    assert candidate_pairs(large) == [(("00", "s"), (f"{i:02d}", "s")) for i in range(1, ALL_PAIRS_UP_TO + 2)]
+
+
+def test_candidate_pairs_below_the_threshold_are_not_linked():
     base = np.arange(10, dtype=np.uint32)
     near, far = base.copy(), base.copy()
     near[0] = 99  # 0.9 similar
     far[:5] = 99  # 0.5 similar
-    members = [(("b", "s"), near), (("a", "s"), base), (("c", "s"), far)]
-    assert verified_pairs(members, 0.8, 64) == [(("a", "s"), ("b", "s"))]
-    assert verified_pairs(members[::-1], 0.8, 64) == [(("a", "s"), ("b", "s"))]
+    signatures = {("a", "s"): base, ("b", "s"): near, ("c", "s"): far}
+    forest = UnionFind()
+    link_pairs(candidate_pairs(signatures), signatures, 0.8, forest)
+    assert forest.components() == {("a", "s"): (("a", "s"), 2), ("b", "s"): (("a", "s"), 2), ("c", "s"): (("c", "s"), 1)}
 
 
 def near_rows():

@@ -14,6 +14,7 @@ similarity in ``detail`` is the row's own to the survivor, and may then be below
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -57,8 +58,6 @@ class NearDedupParams:
       ``source`` rows of one input, ``global`` all rows of a kind.
     - ``bitext``: ``pair`` signs both sides of a pair together (a pair is a near-duplicate
       only when both sides are), ``src`` or ``tgt`` one side, ``none`` leaves bitext alone.
-    - ``max_centers``: per band bucket, at most this many rows are compared with the rest
-      (a bucket of unrelated rows would otherwise cost its size squared).
     """
 
     threshold: float = 0.8
@@ -70,15 +69,12 @@ class NearDedupParams:
     method: Method = "rensa"
     scope: Scope = "lang"
     bitext: Sides = "pair"
-    max_centers: int = 64
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], not {self.threshold}")
         if self.bands * self.rows > self.num_perm:
             raise ValueError(f"bands x rows ({self.bands} x {self.rows}) must not exceed num_perm ({self.num_perm})")
-        if self.max_centers < 1:
-            raise ValueError(f"max_centers must be at least 1, not {self.max_centers}")
         _ = (self.hasher, self.lsh)  # their own checks: num_perm, ngram, method, bands, rows
 
     @property
@@ -145,23 +141,27 @@ def band_entries(params: NearDedupParams, signed: Sequence[tuple[Node, str, np.n
             yield (bucket, band, key), node
 
 
-def verified_pairs(members: Sequence[tuple[Node, np.ndarray]], threshold: float, max_centers: int) -> list[tuple[Node, Node]]:
-    """Pairs of rows in one band bucket whose estimated similarity reaches ``threshold``:
-    the smallest node is compared with every other, those it matches are linked to it and
-    set aside, and the smallest of the rest is next, up to ``max_centers`` rounds. The
-    same members give the same pairs in any order."""
-    pending = sorted(members, key=lambda m: m[0])
-    pairs: list[tuple[Node, Node]] = []
-    rounds = 0
-    while len(pending) > 1 and rounds < max_centers:
-        (center, sig), rest = pending[0], pending[1:]
-        matrix = np.stack([s for _, s in rest])
-        sims = np.count_nonzero(matrix == sig, axis=1) / len(sig)
-        matched = sims >= threshold
-        pairs.extend((center, rest[i][0]) for i in np.flatnonzero(matched).tolist())
-        pending = [m for m, hit in zip(rest, matched.tolist()) if not hit]
-        rounds += 1
-    return pairs
+ALL_PAIRS_UP_TO = 8  # a band bucket of at most this many rows: every pair is a candidate
+
+
+def candidate_pairs(members: Iterable[Node]) -> list[tuple[Node, Node]]:
+    """Candidate pairs (smaller node first) of the rows of one band bucket: every pair when it
+    has at most :data:`ALL_PAIRS_UP_TO` rows, else its smallest row with each other one (a
+    bucket of 1M copies of a boilerplate text costs 1M pairs, not 10^12). The same members
+    give the same pairs in any order."""
+    unique = sorted(set(members))
+    if len(unique) <= ALL_PAIRS_UP_TO:
+        return list(itertools.combinations(unique, 2))
+    return [(unique[0], other) for other in unique[1:]]
+
+
+def link_pairs(pairs: Iterable[tuple[Node, Node]], signatures: dict[Node, np.ndarray], threshold: float, forest: UnionFind) -> None:
+    """Union into ``forest`` the candidate pairs whose estimated similarity reaches
+    ``threshold``. A pair already in one component is not compared: it could not change the
+    components (the same pair is usually a candidate in many bands)."""
+    for a, b in pairs:
+        if forest.find(a) != forest.find(b) and similarity(signatures[a], signatures[b]) >= threshold:
+            forest.union(a, b)
 
 
 class UnionFind:
@@ -253,14 +253,10 @@ class NearDeduplicator:
             self._buckets.setdefault(key, []).append(node)
 
     def decisions(self) -> dict[Node, Decision]:
+        pairs = {pair for members in self._buckets.values() if len(members) > 1 for pair in candidate_pairs(members)}
         forest = UnionFind()
-        sigs, params = self._signatures, self.params
-        for members in self._buckets.values():
-            if len(members) > 1:
-                unique = sorted(set(members))
-                for a, b in verified_pairs([(m, sigs[m]) for m in unique], params.threshold, params.max_centers):
-                    forest.union(a, b)
-        return cluster_decisions(forest.components(), sigs)
+        link_pairs(pairs, self._signatures, self.params.threshold, forest)
+        return cluster_decisions(forest.components(), self._signatures)
 
     def result(self) -> tuple[list[pa.RecordBatch], pa.Table, Tally]:
         decisions = self.decisions()
