@@ -33,6 +33,7 @@ from pathlib import Path
 
 import apache_beam as beam
 import pyarrow as pa
+import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -190,10 +191,19 @@ def _count_removed(batch) -> None:
     Metrics.counter("bench", "removed").inc(batch.num_rows)
 
 
+def _read_batches(path: str):
+    yield from pq.ParquetFile(path).iter_batches(batch_size=4096)
+
+
 def through_beam(batches, params) -> tuple[float, int]:
+    """DeduplicateNear on the DirectRunner, the batches read from a Parquet file (``Create``
+    would pickle and bz2-compress the whole corpus into the pipeline graph)."""
+    folder = tempfile.mkdtemp()
+    path = f"{folder}/batches.parquet"
+    pq.write_table(pa.Table.from_batches(batches), path)
     started = time.perf_counter()
     p = beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner"]))
-    out = p | beam.Create(batches) | DeduplicateNear(params, "segment")
+    out = p | beam.Create([path]) | beam.FlatMap(_read_batches) | DeduplicateNear(params, "segment")
     _ = out.rejected | beam.Map(_count_removed)
     result = p.run()
     result.wait_until_finish()

@@ -4,22 +4,23 @@
 1. each batch -> one element: its rows' nodes, buckets and signatures (``num_perm`` x 4 bytes
    a row; one element per batch keeps the runner's per-element cost off the rows);
 2. every band of every signature -> (band key, node), sent in lists per shuffle partition
-   (bucket, band, key mod ``partitions``); GroupByKey; candidate pairs of every band key with
-   two or more rows (``candidate_pairs``); Distinct;
-3. candidate pairs joined twice with the rows' signatures (CoGroupByKey on each side), kept
-   when their estimated similarity reaches the threshold: each row's signature goes through
-   the shuffle twice, not once per band;
-4. verified pairs -> one union-find (a global combine, lifted: each worker merges its pairs
-   first) -> node -> (smallest node of its component, size);
+   (bucket, band, key mod ``partitions``); GroupByKey; the rows that share a band key, and in
+   which bands (a global combine: node -> bitmask of bands);
+3. again, for those rows and bands only, (band key, node, signature) by partition;
+   GroupByKey; candidate pairs of every shared band key (``candidate_pairs``) kept when their
+   estimated similarity reaches the threshold, joined in a local union-find: signatures go
+   through the shuffle only for rows that have a candidate, once per band they share;
+4. each partition's links -> one union-find (a global combine, lifted: each worker merges its
+   links first) -> node -> (smallest node of its component, size);
 5. clustered rows' signatures grouped by survivor -> each member's similarity to it;
 6. the batches, with the decisions as a side input -> survivors (``dup_cluster_size``) and
    ``near_duplicate`` rows.
 
 Limits: step 2 holds one shuffle partition on one worker: the rows of one band of one bucket
 whose key falls in it, about rows / ``partitions`` entries of ~80 bytes (``partitions=16``
-suits ~100M rows a bucket; raise it with the corpus); steps 4-6 hold the clustered nodes
-(rows that have a near-duplicate) on one worker and in every worker's side input: about 200
-bytes a clustered row, so ~2 GB for 10M.
+suits ~100M rows a bucket; raise it with the corpus); steps 2-6 hold the rows that have a
+candidate (2) or a near-duplicate (4-6) on one worker and in every worker's side input: about
+200 bytes a row, so ~2 GB for 10M.
 Rows that have no near-duplicate cost nothing there. The union-find gives the same components
 for any order of pairs, so the output is the same on every runner and for any input order.
 """
@@ -33,8 +34,16 @@ import numpy as np
 from apache_beam import pvalue
 
 from corpusforge.beam.stages import COUNTS, REJECTED, emit_split
-from corpusforge.dedup.lsh import similarity
-from corpusforge.dedup.near import NearDedupParams, RowSigner, UnionFind, band_entries, candidate_pairs, cluster_decisions, decide
+from corpusforge.dedup.near import (
+    NearDedupParams,
+    RowSigner,
+    UnionFind,
+    band_entries,
+    candidate_pairs,
+    cluster_decisions,
+    decide,
+    link_pairs,
+)
 
 
 class NearDedupOutputs(NamedTuple):
@@ -59,53 +68,77 @@ class _SignFn(beam.DoFn):
             yield [node for node, _, _ in signed], [bucket for _, bucket, _ in signed], np.stack([sig for _, _, sig in signed])
 
 
-def _bands(signed_batch, params: NearDedupParams, partitions: int):
-    """A signed batch -> one list of (band key, node) per shuffle partition ((bucket, band,
-    key mod ``partitions``)): a few large elements through the shuffle instead of one per row
-    and band, and no signatures."""
+def _band_lists(signed_batch, params: NearDedupParams, partitions: int, collided: dict | None = None):
+    """A signed batch -> one list per shuffle partition ((bucket, band, key mod
+    ``partitions``)): a few large elements through the shuffle instead of one per row and
+    band. Without ``collided``: (band key, node) of every row and band. With it (node ->
+    bitmask of the bands where the row shares its key): (band key, node, signature) of those
+    bands only, so signatures travel only with rows that have a candidate."""
     nodes, buckets, signatures = signed_batch
     rows = [(node, bucket, signatures[i]) for i, (node, bucket) in enumerate(zip(nodes, buckets))]
     grouped: dict[tuple[str, int, int], list] = {}
-    for (bucket, band, key), node in band_entries(params, rows):
-        grouped.setdefault((bucket, band, key % partitions), []).append((key, node))
+    for i, ((bucket, band, key), node) in enumerate(band_entries(params, rows)):
+        if collided is None:
+            grouped.setdefault((bucket, band, key % partitions), []).append((key, node))
+        elif collided.get(node, 0) >> band & 1:
+            grouped.setdefault((bucket, band, key % partitions), []).append((key, node, signatures[i // params.bands].tobytes()))
     yield from grouped.items()
 
 
-def _candidates(element):
-    """One shuffle partition -> the candidate pairs of every band key with two or more rows."""
-    _, lists = element
+def _collisions(element):
+    """One shuffle partition of band keys -> [(node, band), ...] of the rows that share a key."""
+    (_, band, _), lists = element
     by_key: dict[int, list] = {}
     for entries in lists:
         for key, node in entries:
             by_key.setdefault(key, []).append(node)
+    found = [(node, band) for members in by_key.values() if len(members) > 1 for node in set(members)]
+    if found:
+        yield found
+
+
+class _CollidedFn(beam.CombineFn):
+    """Lists of (node, band) -> node -> bitmask of its colliding bands; order-free."""
+
+    def create_accumulator(self):
+        return {}
+
+    def add_input(self, acc, found):
+        for node, band in found:
+            acc[node] = acc.get(node, 0) | 1 << band
+        return acc
+
+    def merge_accumulators(self, accs):
+        merged: dict = {}
+        for acc in accs:
+            for node, mask in acc.items():
+                merged[node] = merged.get(node, 0) | mask
+        return merged
+
+    def extract_output(self, acc):
+        return acc
+
+
+def _verified_links(element, threshold: float):
+    """One shuffle partition of band keys with signatures -> (node, smallest linked node) of
+    its verified candidate pairs, joined in a local union-find (the same components as the
+    pairs, in fewer elements)."""
+    _, lists = element
+    by_key: dict[int, list] = {}
+    signatures: dict = {}
+    for entries in lists:
+        for key, node, sig in entries:
+            by_key.setdefault(key, []).append(node)
+            signatures[node] = sig
     pairs = {pair for members in by_key.values() if len(members) > 1 for pair in candidate_pairs(members)}
-    yield from pairs
-
-
-def _row_signatures(signed_batch):
-    nodes, _, signatures = signed_batch
-    for i, node in enumerate(nodes):
-        yield node, signatures[i].tobytes()
-
-
-def _first_halves(element):
-    """(a, {signature of a, partners b}) -> (b, (a, signature of a)) per partner."""
-    a, joined = element
-    for sig in joined["sig"]:  # one, unless the node was read twice (then the same signature)
-        for b in joined["pair"]:
-            yield b, (a, sig)
+    if not pairs:
         return
-
-
-def _verified(element, threshold: float):
-    """(b, {signature of b, halves (a, signature of a)}) -> (a, b) when they are similar enough."""
-    b, joined = element
-    for sig_b in joined["sig"]:
-        mine = np.frombuffer(sig_b, dtype=np.uint32)
-        for a, sig_a in joined["half"]:
-            if similarity(np.frombuffer(sig_a, dtype=np.uint32), mine) >= threshold:
-                yield a, b
-        return
+    decoded = {node: np.frombuffer(sig, dtype=np.uint32) for node, sig in signatures.items()}
+    forest = UnionFind()
+    link_pairs(pairs, decoded, threshold, forest)
+    for node, (root, _) in forest.components().items():
+        if node != root:
+            yield node, root
 
 
 class _ComponentsFn(beam.CombineFn):
@@ -160,8 +193,9 @@ class DeduplicateNear(beam.PTransform):
     ``NearDedupOutputs(unique, rejected, counts)``: survivors and unclustered rows with
     ``dup_cluster_size``, ``near_duplicate`` rows for ``rejected/``, and Tallies (stage
     ``near_dedup``, outcomes ``duplicate`` and ``duplicate_stored``). Cost: the input is read
-    twice (signatures, then decisions); ``bands`` band keys and two signatures a row through
-    the shuffles; see the module docstring for what must fit in memory."""
+    twice (signatures, then decisions); ``bands`` band keys a row, and signatures
+    of rows with candidates, through the shuffles; see the module docstring for what must
+    fit in memory."""
 
     def __init__(self, params: NearDedupParams, kind: str, *, partitions: int = 16):
         super().__init__()
@@ -173,21 +207,18 @@ class DeduplicateNear(beam.PTransform):
     def expand(self, batches):
         params = self._params
         signed = batches | "Sign" >> beam.ParDo(_SignFn(params, self._kind))
-        candidates = (
+        collided = (
             signed
-            | "Bands" >> beam.FlatMap(_bands, params, self._partitions)
+            | "Bands" >> beam.FlatMap(_band_lists, params, self._partitions)
             | "GroupBands" >> beam.GroupByKey()
-            | "Candidates" >> beam.FlatMap(_candidates)
-            | "DistinctPairs" >> beam.Distinct()
-        )
-        row_signatures = signed | "RowSignatures" >> beam.FlatMap(_row_signatures)
-        halves = (
-            {"sig": row_signatures, "pair": candidates} | "JoinFirst" >> beam.CoGroupByKey() | "FirstHalves" >> beam.FlatMap(_first_halves)
+            | "Collisions" >> beam.FlatMap(_collisions)
+            | "Collided" >> beam.CombineGlobally(_CollidedFn())
         )
         components = (
-            {"sig": row_signatures, "half": halves}
-            | "JoinSecond" >> beam.CoGroupByKey()
-            | "Verify" >> beam.FlatMap(_verified, params.threshold)
+            signed
+            | "CandidateBands" >> beam.FlatMap(_band_lists, params, self._partitions, pvalue.AsSingleton(collided))
+            | "GroupCandidates" >> beam.GroupByKey()
+            | "Verify" >> beam.FlatMap(_verified_links, params.threshold)
             | "Components" >> beam.CombineGlobally(_ComponentsFn())
         )
         decisions = (
