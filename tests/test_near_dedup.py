@@ -235,6 +235,33 @@ def test_beam_matches_in_memory_whatever_the_order():
         assert_that(out.counts | SumTallies(), equal_to([tally]), label="Counts")
 
 
+def generated_rows(n_bases: int, seed: int) -> list[tuple[str, str, str, str | None]]:
+    """Random sentences, each with 0-3 copies edited by one word (Jaccard ~0.8 to their base
+    at ngram 3), shuffled."""
+    rng = random.Random(seed)
+    vocabulary = [f"w{i}" for i in range(400)]
+    rows = []
+    for b in range(n_bases):
+        base = " ".join(rng.choice(vocabulary) for _ in range(30))
+        rows.append((f"{b:03d}-0", "s", base, "eng_Latn"))
+        rows.extend((f"{b:03d}-{c}", "t", edited(base, 1, 1000 * b + c), "eng_Latn") for c in range(1, rng.randint(1, 4)))
+    rng.shuffle(rows)
+    return rows
+
+
+@pytest.mark.slow
+def test_beam_matches_in_memory_on_many_batches_and_partitions():
+    rows = generated_rows(40, 3)
+    kept, rejected, tally = in_memory([segment_batch(rows)])
+    assert rejected.num_rows == sum(1 for row_id, *_ in rows if not row_id.endswith("-0")) > 20  # every copy, no base
+    expected_kept = sorted((r["id"], r["dup_cluster_size"]) for b in kept for r in b.to_pylist())
+    batches = [segment_batch(rows[i : i + 7]) for i in range(0, len(rows), 7)]
+    with beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner"])) as p:
+        out = p | beam.Create(batches) | DeduplicateNear(PARAMS, "segment", partitions=3)
+        assert_that(out.unique | beam.FlatMap(lambda b: [(r["id"], r["dup_cluster_size"]) for r in b.to_pylist()]), equal_to(expected_kept))
+        assert_that(out.counts | SumTallies(), equal_to([tally]), label="Counts")
+
+
 def write_inputs(folder: Path) -> list[Path]:
     """Six files; every file holds a near-duplicate (case, punctuation and one word added) of a
     line of every other file."""

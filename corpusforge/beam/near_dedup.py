@@ -37,12 +37,13 @@ from corpusforge.beam.stages import COUNTS, REJECTED, emit_split
 from corpusforge.dedup.near import (
     NearDedupParams,
     RowSigner,
+    SignedRows,
     UnionFind,
-    band_entries,
     candidate_pairs,
     cluster_decisions,
     decide,
     link_pairs,
+    shared_keys,
 )
 
 
@@ -53,8 +54,7 @@ class NearDedupOutputs(NamedTuple):
 
 
 class _SignFn(beam.DoFn):
-    """A batch -> one signed batch: (nodes, buckets, signatures (n, num_perm) uint32) of its
-    rows with shingles; one element per batch, not per row."""
+    """A batch -> one :class:`SignedRows` of its rows with shingles (one element per batch)."""
 
     def __init__(self, params: NearDedupParams, kind: str):
         self._params, self._kind = params, kind
@@ -65,34 +65,43 @@ class _SignFn(beam.DoFn):
     def process(self, batch):
         signed = self._signer.sign(batch)
         if signed:
-            yield [node for node, _, _ in signed], [bucket for _, bucket, _ in signed], np.stack([sig for _, _, sig in signed])
+            yield SignedRows.of(self._params, signed)
 
 
-def _band_lists(signed_batch, params: NearDedupParams, partitions: int, collided: dict | None = None):
-    """A signed batch -> one list per shuffle partition ((bucket, band, key mod
-    ``partitions``)): a few large elements through the shuffle instead of one per row and
-    band. Without ``collided``: (band key, node) of every row and band. With it (node ->
-    bitmask of the bands where the row shares its key): (band key, node, signature) of those
-    bands only, so signatures travel only with rows that have a candidate."""
-    nodes, buckets, signatures = signed_batch
-    rows = [(node, bucket, signatures[i]) for i, (node, bucket) in enumerate(zip(nodes, buckets))]
-    grouped: dict[tuple[str, int, int], list] = {}
-    for i, ((bucket, band, key), node) in enumerate(band_entries(params, rows)):
-        if collided is None:
-            grouped.setdefault((bucket, band, key % partitions), []).append((key, node))
-        elif collided.get(node, 0) >> band & 1:
-            grouped.setdefault((bucket, band, key % partitions), []).append((key, node, signatures[i // params.bands].tobytes()))
-    yield from grouped.items()
+def _band_lists(signed: SignedRows, params: NearDedupParams, partitions: int, collided: dict | None = None):
+    """Signed rows -> per shuffle partition ((bucket, band, key mod ``partitions``)) one
+    element (keys, nodes, signatures or None), arrays: a few large elements through the
+    shuffle, not one per row and band. Without ``collided``: every row and band, no
+    signatures. With it (node -> bitmask of the bands where the row shares its key): only
+    those rows and bands, with signatures, so signatures travel only with rows that have a
+    candidate."""
+    masks = None if collided is None else np.fromiter((collided.get(n, 0) for n in signed.nodes), dtype=np.int64, count=len(signed.nodes))
+    for bucket, rows in signed.by_bucket():
+        for band in range(params.bands):
+            selected = rows if masks is None else rows[((masks[rows] >> band) & 1).astype(bool)]
+            if not len(selected):
+                continue
+            keys = signed.keys[selected, band]
+            parts = keys % partitions
+            for part in np.unique(parts).tolist():
+                chosen = selected[parts == part]
+                sigs = None if masks is None else signed.signatures[chosen]
+                yield (bucket, band, part), (signed.keys[chosen, band], signed.nodes[chosen], sigs)
+
+
+def _concatenated(lists):
+    parts = list(lists)
+    keys = np.concatenate([k for k, _, _ in parts])
+    nodes = np.concatenate([n for _, n, _ in parts])
+    sigs = None if parts[0][2] is None else np.concatenate([s for _, _, s in parts])
+    return keys, nodes, sigs
 
 
 def _collisions(element):
     """One shuffle partition of band keys -> [(node, band), ...] of the rows that share a key."""
     (_, band, _), lists = element
-    by_key: dict[int, list] = {}
-    for entries in lists:
-        for key, node in entries:
-            by_key.setdefault(key, []).append(node)
-    found = [(node, band) for members in by_key.values() if len(members) > 1 for node in set(members)]
+    keys, nodes, _ = _concatenated(lists)
+    found = [(node, band) for group in shared_keys(keys) for node in set(nodes[group].tolist())]
     if found:
         yield found
 
@@ -124,18 +133,14 @@ def _verified_links(element, threshold: float):
     its verified candidate pairs, joined in a local union-find (the same components as the
     pairs, in fewer elements)."""
     _, lists = element
-    by_key: dict[int, list] = {}
-    signatures: dict = {}
-    for entries in lists:
-        for key, node, sig in entries:
-            by_key.setdefault(key, []).append(node)
-            signatures[node] = sig
-    pairs = {pair for members in by_key.values() if len(members) > 1 for pair in candidate_pairs(members)}
-    if not pairs:
+    keys, nodes, sigs = _concatenated(lists)
+    groups = shared_keys(keys)
+    if not groups:
         return
-    decoded = {node: np.frombuffer(sig, dtype=np.uint32) for node, sig in signatures.items()}
+    pairs = {pair for group in groups for pair in candidate_pairs(nodes[group].tolist())}
+    signatures = {nodes[i]: sigs[i] for group in groups for i in group.tolist()}
     forest = UnionFind()
-    link_pairs(pairs, decoded, threshold, forest)
+    link_pairs(pairs, signatures, threshold, forest)
     for node, (root, _) in forest.components().items():
         if node != root:
             yield node, root
@@ -161,11 +166,11 @@ class _ComponentsFn(beam.CombineFn):
         return acc.components()
 
 
-def _to_survivor(signed_batch, components):
-    """A signed batch -> (survivor, [(member, signature), ...]) for its clustered rows."""
-    nodes, _, signatures = signed_batch
+def _to_survivor(signed: SignedRows, components):
+    """Signed rows -> (survivor, [(member, signature), ...]) for the clustered ones."""
+    signatures = signed.signatures
     grouped: dict = {}
-    for i, node in enumerate(nodes):
+    for i, node in enumerate(signed.nodes.tolist()):
         found = components.get(node)
         if found is not None:
             grouped.setdefault(found[0], []).append((node, signatures[i]))

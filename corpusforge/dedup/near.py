@@ -131,14 +131,46 @@ class RowSigner:
         return [(node, bucket, signatures[i]) for i, (node, bucket, s) in enumerate(zip(node_keys(batch), self.buckets(batch), sets)) if s]
 
 
-def band_entries(params: NearDedupParams, signed: Sequence[tuple[Node, str, np.ndarray]]) -> Iterable[tuple[tuple[str, int, int], Node]]:
-    """((bucket, band, band key), node) for every band of every signed row."""
-    if not signed:
-        return
-    keys = params.lsh.keys(np.stack([sig for _, _, sig in signed]))
-    for (node, bucket, _), row in zip(signed, keys.view(np.int64).tolist()):  # int64: what Beam's key coder takes
-        for band, key in enumerate(row):
-            yield (bucket, band, key), node
+@dataclass(frozen=True)
+class SignedRows:
+    """Signed rows of one batch, as arrays: ``nodes`` (object array of (id, source)),
+    ``buckets`` (list of str), ``signatures`` (n, num_perm) uint32 and band ``keys`` (n, bands)
+    int64 (int64: what Beam's key coders take)."""
+
+    nodes: np.ndarray
+    buckets: list[str]
+    signatures: np.ndarray
+    keys: np.ndarray
+
+    @classmethod
+    def of(cls, params: NearDedupParams, signed: Sequence[tuple[Node, str, np.ndarray]]) -> SignedRows:
+        nodes = np.empty(len(signed), dtype=object)
+        nodes[:] = [node for node, _, _ in signed]
+        signatures = np.stack([sig for _, _, sig in signed]) if signed else np.empty((0, params.num_perm), np.uint32)
+        keys = params.lsh.keys(signatures).view(np.int64) if signed else np.empty((0, params.bands), np.int64)
+        return cls(nodes, [bucket for _, bucket, _ in signed], signatures, keys)
+
+    def by_bucket(self) -> Iterable[tuple[str, np.ndarray]]:
+        """(bucket, row indexes) for each bucket of these rows."""
+        if len(set(self.buckets)) == 1:
+            yield self.buckets[0], np.arange(len(self.buckets))
+            return
+        rows: dict[str, list[int]] = {}
+        for i, bucket in enumerate(self.buckets):
+            rows.setdefault(bucket, []).append(i)
+        for bucket, indexes in rows.items():
+            yield bucket, np.asarray(indexes)
+
+
+def shared_keys(keys: np.ndarray) -> list[np.ndarray]:
+    """Indexes into ``keys`` (1-D) of each key that occurs more than once; vectorised, so rows
+    without a near-duplicate cost no Python work."""
+    if len(keys) < 2:
+        return []
+    order = np.argsort(keys, kind="stable")
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(keys[order])) + 1))
+    counts = np.diff(np.concatenate((starts, [len(keys)])))
+    return [order[start : start + count] for start, count in zip(starts[counts > 1].tolist(), counts[counts > 1].tolist())]
 
 
 ALL_PAIRS_UP_TO = 8  # a band bucket of at most this many rows: every pair is a candidate
@@ -234,29 +266,42 @@ def cluster_decisions(components: dict[Node, tuple[Node, int]], signatures: dict
 class NearDeduplicator:
     """In-memory near-dedup of batches of one kind, for library users and single-process runs:
     ``add`` batches, then ``result()`` gives the kept batches (with ``dup_cluster_size``), the
-    rejected rows and the tally. Holds every batch and signature (``num_perm`` x 4 bytes a
-    row) until the end; the Beam version holds neither."""
+    rejected rows and the tally. Holds every batch, signature and band key (~(num_perm +
+    2 x bands) x 4 bytes a row) until the end; the Beam version holds neither."""
 
     def __init__(self, params: NearDedupParams, kind: str):
         self.params, self.kind = params, kind
         self._signer = RowSigner(params, kind)
         self._batches: list[pa.RecordBatch] = []
-        self._signatures: dict[Node, np.ndarray] = {}
-        self._buckets: dict[tuple[str, int, int], list[Node]] = {}
+        self._signed: list[SignedRows] = []
 
     def add(self, batch: pa.RecordBatch) -> None:
         self._batches.append(batch)
         signed = self._signer.sign(batch)
-        for node, _, sig in signed:
-            self._signatures[node] = sig
-        for key, node in band_entries(self.params, signed):
-            self._buckets.setdefault(key, []).append(node)
+        if signed:
+            self._signed.append(SignedRows.of(self.params, signed))
+
+    def candidate_pairs(self) -> set[tuple[Node, Node]]:
+        """Candidate pairs of every band key that two or more rows of one bucket share."""
+        if not self._signed:
+            return set()
+        nodes = np.concatenate([s.nodes for s in self._signed])
+        keys = np.concatenate([s.keys for s in self._signed])
+        buckets = [b for s in self._signed for b in s.buckets]
+        whole = SignedRows(nodes, buckets, np.empty((0, 0), np.uint32), keys)
+        pairs: set[tuple[Node, Node]] = set()
+        for _, rows in whole.by_bucket():
+            for band in range(self.params.bands):
+                for group in shared_keys(keys[rows, band]):
+                    pairs.update(candidate_pairs(nodes[rows[group]].tolist()))
+        return pairs
 
     def decisions(self) -> dict[Node, Decision]:
-        pairs = {pair for members in self._buckets.values() if len(members) > 1 for pair in candidate_pairs(members)}
+        pairs = self.candidate_pairs()
+        signatures = {node: sig for s in self._signed for node, sig in zip(s.nodes.tolist(), s.signatures)}
         forest = UnionFind()
-        link_pairs(pairs, self._signatures, self.params.threshold, forest)
-        return cluster_decisions(forest.components(), self._signatures)
+        link_pairs(pairs, signatures, self.params.threshold, forest)
+        return cluster_decisions(forest.components(), signatures)
 
     def result(self) -> tuple[list[pa.RecordBatch], pa.Table, Tally]:
         decisions = self.decisions()
