@@ -32,6 +32,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
@@ -40,6 +41,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from corpusforge.beam.near_dedup import DeduplicateNear
 from corpusforge.dedup import MinHasher, NearDeduplicator, NearDedupParams
+from corpusforge.dedup.near import RowSigner, SignedRows, shared_keys
 from corpusforge.schemas import load_schema
 from corpusforge.words import unspaced_fraction
 
@@ -293,15 +295,18 @@ def throughput(rows, ngram: int, datatrove_python: str | None, repeats: int) -> 
 def shuffle_bytes(rows, params: NearDedupParams, text_bytes: int) -> None:
     """What DeduplicateNear sends through its shuffles, counted from the same band keys: every
     row's band keys, then signatures of the rows that share a band key, once per shared band."""
-    dedup = NearDeduplicator(params, "segment")
-    for batch in batches_of(rows, 4096):
-        dedup.add(batch)
+    signer = RowSigner(params, "segment")
+    signed = [SignedRows.of(params, signer.sign(batch)) for batch in batches_of(rows, 4096)]
+    keys = np.concatenate([s.keys for s in signed])
+    by_lang = defaultdict(list)
+    for i, bucket in enumerate(b for s in signed for b in s.buckets):
+        by_lang[bucket].append(i)
     node_bytes = sum(len(r["id"]) + len(r["source"]) for r in rows) / len(rows) + 16
-    collided = sum(len(set(members)) for members in dedup._buckets.values() if len(set(members)) > 1)
-    keys = len(rows) * params.bands * (8 + node_bytes)
+    collided = sum(len(g) for idx in by_lang.values() for band in range(params.bands) for g in shared_keys(keys[np.asarray(idx), band]))
+    key_bytes = len(rows) * params.bands * (8 + node_bytes)
     signatures = collided * (8 + node_bytes + 4 * params.num_perm)
     print(
-        f"  shuffled: band keys {keys / len(rows):.0f} B a row + signatures {signatures / len(rows):.0f} B a row "
+        f"  shuffled: band keys {key_bytes / len(rows):.0f} B a row + signatures {signatures / len(rows):.0f} B a row "
         f"({collided} row-bands shared) vs {text_bytes / len(rows):.0f} B of text a row; no text goes through a shuffle"
     )
 
