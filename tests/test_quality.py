@@ -113,3 +113,11 @@ def test_unknown_rules_and_languages_fail_when_the_recipe_loads():
             recipe_from_dict({**base, "stages": [{"quality": {}}, {"quality_filter": options}]}, base_dir=".", check_files=False)
     with pytest.raises(ConfigError, match="no stage before it adds"):
         recipe_from_dict({**base, "stages": [{"quality_filter": {}}]}, base_dir=".", check_files=False)
+
+
+def test_fractions_stay_between_zero_and_one():
+    for text in [*filter(None, BAD.values()), GOOD, HINDI, CHINESE, "the the the the the the the the the the", "…", "# # #"]:
+        signals = text_signals(text, "eng_Latn")
+        for name, value in signals.items():
+            if "fraction" in name:
+                assert 0.0 <= value <= 1.0, (name, value, text)

@@ -79,14 +79,20 @@ def _duplicate_fraction(items: list[str]) -> tuple[float, float]:
 
 
 def _top_ngram_fraction(tokens: list[str], n: int, total_chars: int) -> float:
-    """Characters of the most frequent word n-gram (all its occurrences) over all word characters."""
+    """Characters of the words the most frequent word n-gram covers (overlapping occurrences
+    counted once, so at most 1) over all word characters; 0 when no n-gram repeats."""
     if len(tokens) < n or not total_chars:
         return 0.0
-    counts = Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
-    gram, count = counts.most_common(1)[0]
+    grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+    top, count = Counter(grams).most_common(1)[0]
     if count < 2:
         return 0.0
-    return sum(len(t) for t in gram) * count / total_chars
+    covered = [False] * len(tokens)
+    for i, gram in enumerate(grams):
+        if gram == top:
+            for j in range(i, i + n):
+                covered[j] = True
+    return sum(len(t) for t, c in zip(tokens, covered) if c) / total_chars
 
 
 def _dup_ngram_fraction(tokens: list[str], n: int, total_chars: int) -> float:
