@@ -141,19 +141,20 @@ def _verified_links(element, threshold: float):
     signatures = {nodes[i]: sigs[i] for group in groups for i in group.tolist()}
     forest = UnionFind()
     link_pairs(pairs, signatures, threshold, forest)
-    for node, (root, _) in forest.components().items():
-        if node != root:
-            yield node, root
+    links = [(node, root) for node, (root, _) in forest.components().items() if node != root]
+    if links:
+        yield links  # one element per partition, not one per link
 
 
 class _ComponentsFn(beam.CombineFn):
-    """Pairs -> node -> (smallest node of its component, size); order-free."""
+    """Lists of linked pairs -> node -> (smallest node of its component, size); order-free."""
 
     def create_accumulator(self):
         return UnionFind()
 
-    def add_input(self, acc, pair):
-        acc.union(*pair)
+    def add_input(self, acc, links):
+        for a, b in links:
+            acc.union(a, b)
         return acc
 
     def merge_accumulators(self, accs):
@@ -178,9 +179,30 @@ def _to_survivor(signed: SignedRows, components):
 
 
 def _similarities(element, components):
+    """(survivor, lists of (member, signature)) -> one dict of the members' decisions."""
     _, lists = element
     signatures = {node: sig for members in lists for node, sig in members}
-    yield from cluster_decisions({node: components[node] for node in signatures}, signatures).items()
+    yield cluster_decisions({node: components[node] for node in signatures}, signatures)
+
+
+class _MergeDictsFn(beam.CombineFn):
+    """Dicts with disjoint keys -> one dict (empty input: an empty dict)."""
+
+    def create_accumulator(self):
+        return {}
+
+    def add_input(self, acc, part):
+        acc.update(part)
+        return acc
+
+    def merge_accumulators(self, accs):
+        merged: dict = {}
+        for acc in accs:
+            merged.update(acc)
+        return merged
+
+    def extract_output(self, acc):
+        return acc
 
 
 class _DecideFn(beam.DoFn):
@@ -231,7 +253,7 @@ class DeduplicateNear(beam.PTransform):
             | "BySurvivor" >> beam.FlatMap(_to_survivor, pvalue.AsSingleton(components))
             | "GroupClusters" >> beam.GroupByKey()
             | "Similarities" >> beam.FlatMap(_similarities, pvalue.AsSingleton(components))
-            | "Decisions" >> beam.combiners.ToDict()
+            | "Decisions" >> beam.CombineGlobally(_MergeDictsFn())
         )
         out = batches | "Decide" >> beam.ParDo(_DecideFn(self._kind), pvalue.AsSingleton(decisions)).with_outputs(
             REJECTED, COUNTS, main="unique"
