@@ -189,11 +189,18 @@ def candidate_pairs(members: Iterable[Node]) -> list[tuple[Node, Node]]:
 
 def link_pairs(pairs: Iterable[tuple[Node, Node]], signatures: dict[Node, np.ndarray], threshold: float, forest: UnionFind) -> None:
     """Union into ``forest`` the candidate pairs whose estimated similarity reaches
-    ``threshold``. A pair already in one component is not compared: it could not change the
-    components (the same pair is usually a candidate in many bands)."""
-    for a, b in pairs:
-        if forest.find(a) != forest.find(b) and similarity(signatures[a], signatures[b]) >= threshold:
-            forest.union(a, b)
+    ``threshold``; the similarities of all pairs in one vectorised comparison."""
+    pairs = list(pairs)
+    if not pairs:
+        return
+    nodes = sorted({node for pair in pairs for node in pair})
+    index = {node: i for i, node in enumerate(nodes)}
+    matrix = np.stack([signatures[node] for node in nodes])
+    left = np.fromiter((index[a] for a, _ in pairs), dtype=np.int64, count=len(pairs))
+    right = np.fromiter((index[b] for _, b in pairs), dtype=np.int64, count=len(pairs))
+    equal = np.count_nonzero(matrix[left] == matrix[right], axis=1)
+    for i in np.flatnonzero(equal / matrix.shape[1] >= threshold).tolist():  # as similarity() compares
+        forest.union(*pairs[i])
 
 
 class UnionFind:
