@@ -292,22 +292,34 @@ def throughput(rows, ngram: int, datatrove_python: str | None, repeats: int) -> 
     shuffle_bytes(rows, params, text_bytes)
 
 
-def shuffle_bytes(rows, params: NearDedupParams, text_bytes: int) -> None:
+def shuffle_bytes(rows, params: NearDedupParams, text_bytes: int, partitions: int = 16) -> None:
     """What DeduplicateNear sends through its shuffles, counted from the same band keys: every
-    row's band keys, then signatures of the rows that share a band key, once per shared band."""
+    row's band keys (band, key, row: 14 bytes) and its node once per partition it has keys in;
+    then, for the rows that share a band key, those entries again with the row's signature
+    once per partition."""
     signer = RowSigner(params, "segment")
     signed = [SignedRows.of(params, signer.sign(batch)) for batch in batches_of(rows, 4096)]
     keys = np.concatenate([s.keys for s in signed])
+    buckets = [b for s in signed for b in s.buckets]
     by_lang = defaultdict(list)
-    for i, bucket in enumerate(b for s in signed for b in s.buckets):
+    for i, bucket in enumerate(buckets):
         by_lang[bucket].append(i)
+    shared = np.zeros(keys.shape, dtype=bool)
+    for idx in by_lang.values():
+        rows_of = np.asarray(idx)
+        for band in range(params.bands):
+            for group in shared_keys(keys[rows_of, band]):
+                shared[rows_of[group], band] = True
     node_bytes = sum(len(r["id"]) + len(r["source"]) for r in rows) / len(rows) + 16
-    collided = sum(len(g) for idx in by_lang.values() for band in range(params.bands) for g in shared_keys(keys[np.asarray(idx), band]))
-    key_bytes = len(rows) * params.bands * (8 + node_bytes)
-    signatures = collided * (8 + node_bytes + 4 * params.num_perm)
+    parts = keys % partitions
+    partitions_a_row = np.array([len(set(p.tolist())) for p in parts])
+    shared_parts = np.array([len(set(p[m].tolist())) for p, m in zip(parts, shared)])
+    first = keys.size * 14 + partitions_a_row.sum() * node_bytes
+    second = shared.sum() * 14 + shared_parts.sum() * (node_bytes + 4 * params.num_perm)
     print(
-        f"  shuffled: band keys {key_bytes / len(rows):.0f} B a row + signatures {signatures / len(rows):.0f} B a row "
-        f"({collided} row-bands shared) vs {text_bytes / len(rows):.0f} B of text a row; no text goes through a shuffle"
+        f"  shuffled: {first / len(rows):.0f} B a row of band keys, then {second / len(rows):.0f} B a row of shared keys and "
+        f"signatures ({shared.any(axis=1).sum()} of {len(rows)} rows share a key) vs {text_bytes / len(rows):.0f} B of text a row; "
+        "no text goes through a shuffle"
     )
 
 

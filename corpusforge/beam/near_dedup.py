@@ -3,22 +3,22 @@
 
 1. each batch -> one element: its rows' nodes, buckets and signatures (``num_perm`` x 4 bytes
    a row; one element per batch keeps the runner's per-element cost off the rows);
-2. every band of every signature -> (band key, node), sent in lists per shuffle partition
-   (bucket, band, key mod ``partitions``); GroupByKey; the rows that share a band key, and in
-   which bands (a global combine: node -> bitmask of bands);
-3. again, for those rows and bands only, (band key, node, signature) by partition;
-   GroupByKey; candidate pairs of every shared band key (``candidate_pairs``) kept when their
-   estimated similarity reaches the threshold, joined in a local union-find: signatures go
-   through the shuffle only for rows that have a candidate, once per band they share;
+2. every band key of every row, sent as arrays per shuffle partition (bucket, key mod
+   ``partitions``); GroupByKey; the rows that share a (band, key), and in which bands (a
+   global combine: node -> bitmask of bands);
+3. again, for those rows and bands only, with the rows' signatures; GroupByKey; candidate
+   pairs of every shared (band, key) (``candidate_pairs``) kept when their estimated
+   similarity reaches the threshold, joined in a local union-find: signatures go through the
+   shuffle only for rows that have a candidate, once per partition they share a key in;
 4. each partition's links -> one union-find (a global combine, lifted: each worker merges its
    links first) -> node -> (smallest node of its component, size);
 5. clustered rows' signatures grouped by survivor -> each member's similarity to it;
 6. the batches, with the decisions as a side input -> survivors (``dup_cluster_size``) and
    ``near_duplicate`` rows.
 
-Limits: step 2 holds one shuffle partition on one worker: the rows of one band of one bucket
-whose key falls in it, about rows / ``partitions`` entries of ~80 bytes (``partitions=16``
-suits ~100M rows a bucket; raise it with the corpus); steps 2-6 hold the rows that have a
+Limits: step 2 holds one shuffle partition on one worker: the band keys of one bucket that
+fall in it, about rows x bands / ``partitions`` entries of ~20 bytes plus the rows' nodes
+(``partitions=16`` suits ~10M rows a bucket; raise it with the corpus); steps 2-6 hold the rows that have a
 candidate (2) or a near-duplicate (4-6) on one worker and in every worker's side input: about
 200 bytes a row, so ~2 GB for 10M.
 Rows that have no near-duplicate cost nothing there. The union-find gives the same components
@@ -43,7 +43,6 @@ from corpusforge.dedup.near import (
     cluster_decisions,
     decide,
     link_pairs,
-    shared_keys,
 )
 
 
@@ -69,41 +68,65 @@ class _SignFn(beam.DoFn):
 
 
 def _band_lists(signed: SignedRows, params: NearDedupParams, partitions: int, collided: dict | None = None):
-    """Signed rows -> per shuffle partition ((bucket, band, key mod ``partitions``)) one
-    element (keys, nodes, signatures or None), arrays: a few large elements through the
-    shuffle, not one per row and band. Without ``collided``: every row and band, no
-    signatures. With it (node -> bitmask of the bands where the row shares its key): only
-    those rows and bands, with signatures, so signatures travel only with rows that have a
-    candidate."""
+    """Signed rows -> per shuffle partition ((bucket, band key mod ``partitions``), every band
+    together) one element of arrays: (bands, keys, row of each entry, the rows' nodes, their
+    signatures or None). A few large elements through the shuffle, not one per row and band,
+    and a row's node and signature once per partition, not once per band. Without
+    ``collided``: every row and band, no signatures. With it (node -> bitmask of the bands
+    where the row shares its key): only those rows and bands, with signatures, so signatures
+    travel only with rows that have a candidate."""
     masks = None if collided is None else np.fromiter((collided.get(n, 0) for n in signed.nodes), dtype=np.int64, count=len(signed.nodes))
+    n_bands = params.bands
     for bucket, rows in signed.by_bucket():
-        for band in range(params.bands):
-            selected = rows if masks is None else rows[((masks[rows] >> band) & 1).astype(bool)]
-            if not len(selected):
-                continue
-            keys = signed.keys[selected, band]
-            parts = keys % partitions
-            for part in np.unique(parts).tolist():
-                chosen = selected[parts == part]
-                sigs = None if masks is None else signed.signatures[chosen]
-                yield (bucket, band, part), (signed.keys[chosen, band], signed.nodes[chosen], sigs)
+        entry_rows = np.repeat(rows, n_bands)
+        entry_bands = np.tile(np.arange(n_bands), len(rows))
+        entry_keys = signed.keys[rows].reshape(-1)
+        if masks is not None:
+            wanted = ((masks[entry_rows] >> entry_bands) & 1).astype(bool)
+            entry_rows, entry_bands, entry_keys = entry_rows[wanted], entry_bands[wanted], entry_keys[wanted]
+        if not len(entry_rows):
+            continue
+        parts = entry_keys % partitions
+        order = np.argsort(parts, kind="stable")
+        starts = np.concatenate(([0], np.flatnonzero(np.diff(parts[order])) + 1, [len(order)]))
+        for begin, stop in zip(starts[:-1].tolist(), starts[1:].tolist()):
+            chosen = order[begin:stop]
+            unique_rows, local = np.unique(entry_rows[chosen], return_inverse=True)
+            sigs = None if masks is None else signed.signatures[unique_rows]
+            value = (entry_bands[chosen].astype(np.int16), entry_keys[chosen], local.astype(np.int32), signed.nodes[unique_rows], sigs)
+            yield (bucket, int(parts[chosen[0]])), value
 
 
 def _concatenated(lists):
+    """A partition's elements as one set of arrays (entry rows made global)."""
     parts = list(lists)
-    keys = np.concatenate([k for k, _, _ in parts])
-    nodes = np.concatenate([n for _, n, _ in parts])
-    sigs = None if parts[0][2] is None else np.concatenate([s for _, _, s in parts])
-    return keys, nodes, sigs
+    offsets = np.cumsum([0] + [len(nodes) for _, _, _, nodes, _ in parts[:-1]])
+    bands = np.concatenate([b for b, _, _, _, _ in parts])
+    keys = np.concatenate([k for _, k, _, _, _ in parts])
+    rows = np.concatenate([r + offset for (_, _, r, _, _), offset in zip(parts, offsets.tolist())])
+    nodes = np.concatenate([n for _, _, _, n, _ in parts])
+    sigs = None if parts[0][4] is None else np.concatenate([s for _, _, _, _, s in parts])
+    return bands, keys, rows, nodes, sigs
+
+
+def _shared(bands: np.ndarray, keys: np.ndarray) -> list[np.ndarray]:
+    """Entry indexes of each (band, key) that two or more entries share."""
+    if len(keys) < 2:
+        return []
+    order = np.lexsort((keys, bands))
+    change = (np.diff(keys[order]) != 0) | (np.diff(bands[order]) != 0)
+    starts = np.concatenate(([0], np.flatnonzero(change) + 1))
+    counts = np.diff(np.concatenate((starts, [len(keys)])))
+    return [order[start : start + count] for start, count in zip(starts[counts > 1].tolist(), counts[counts > 1].tolist())]
 
 
 def _collisions(element):
     """One shuffle partition of band keys -> [(node, band), ...] of the rows that share a key."""
-    (_, band, _), lists = element
-    keys, nodes, _ = _concatenated(lists)
-    found = [(node, band) for group in shared_keys(keys) for node in set(nodes[group].tolist())]
+    _, lists = element
+    bands, keys, rows, nodes, _ = _concatenated(lists)
+    found = {(nodes[row], int(bands[group[0]])) for group in _shared(bands, keys) for row in rows[group].tolist()}
     if found:
-        yield found
+        yield list(found)
 
 
 class _CollidedFn(beam.CombineFn):
@@ -133,12 +156,12 @@ def _verified_links(element, threshold: float):
     its verified candidate pairs, joined in a local union-find (the same components as the
     pairs, in fewer elements)."""
     _, lists = element
-    keys, nodes, sigs = _concatenated(lists)
-    groups = shared_keys(keys)
+    bands, keys, rows, nodes, sigs = _concatenated(lists)
+    groups = _shared(bands, keys)
     if not groups:
         return
-    pairs = {pair for group in groups for pair in candidate_pairs(nodes[group].tolist())}
-    signatures = {nodes[i]: sigs[i] for group in groups for i in group.tolist()}
+    pairs = {pair for group in groups for pair in candidate_pairs(nodes[rows[group]].tolist())}
+    signatures = {nodes[row]: sigs[row] for group in groups for row in rows[group].tolist()}
     forest = UnionFind()
     link_pairs(pairs, signatures, threshold, forest)
     links = [(node, root) for node, (root, _) in forest.components().items() if node != root]
