@@ -234,8 +234,8 @@ class NearDedupSpec(_Strict):
     method: Literal["rensa", "numpy"] = "rensa"
     scope: Literal["lang", "source", "global"] = "lang"
     bitext: Literal["pair", "src", "tgt", "none"] = "pair"
-    # shuffle groups per band; each holds about rows / partitions band keys: raise it with
-    # the corpus (16 suits ~100M rows a language). The output does not change.
+    # shuffle groups per bucket; each holds about rows x bands / partitions band keys: raise it
+    # with the corpus (16 suits ~10M rows a language). The output does not change.
     partitions: int = pydantic.Field(default=16, ge=1)
 
     @pydantic.model_validator(mode="after")
