@@ -228,7 +228,7 @@ class NearDedupSpec(_Strict):
     threshold: float = pydantic.Field(default=0.8, gt=0.0, le=1.0)
     ngram: int = pydantic.Field(default=5, ge=1)
     num_perm: int = pydantic.Field(default=128, ge=1)
-    bands: int = pydantic.Field(default=25, ge=1)
+    bands: int = pydantic.Field(default=25, ge=1, le=63)
     rows: int = pydantic.Field(default=5, ge=1, le=64)
     seed: int = 1
     method: Literal["rensa", "numpy"] = "rensa"

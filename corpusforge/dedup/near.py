@@ -73,6 +73,8 @@ class NearDedupParams:
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], not {self.threshold}")
+        if self.bands > 63:  # the Beam transform keeps a row's shared bands as bits of an int64
+            raise ValueError(f"bands must be at most 63, not {self.bands}")
         if self.bands * self.rows > self.num_perm:
             raise ValueError(f"bands x rows ({self.bands} x {self.rows}) must not exceed num_perm ({self.num_perm})")
         _ = (self.hasher, self.lsh)  # their own checks: num_perm, ngram, method, bands, rows
