@@ -28,7 +28,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from corpusforge.records import stable_id
-from corpusforge.transforms.translit import Transliterator
+from corpusforge.translit import Transliterator
 
 EVAL = Path(__file__).resolve().parents[1] / "corpusforge" / "data" / "translit_eval.tsv"
 LOCALES = ("hi", "mr", "ne", "bn", "gu", "pa", "or", "ta", "te", "kn", "ml", "si")

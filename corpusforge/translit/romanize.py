@@ -3,7 +3,7 @@
 ``yaha philma bahuta acchī thī``).
 
 The romaniser reads one Devanagari word (other Brahmic scripts are first converted to
-Devanagari by :mod:`corpusforge.transforms.translit`) as a sequence of syllables, decides which
+Devanagari by :mod:`corpusforge.translit.engine`) as a sequence of syllables, decides which
 inherent vowels are silent, and spells each unit from a fixed table. Rules (version
 :data:`RULES_VERSION`; bump it whenever output changes):
 
