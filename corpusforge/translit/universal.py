@@ -12,7 +12,10 @@ piece in two ways, and the cache keeps both:
   Myanmar, Tibetan, Braille: ``ต้อง`` is ``tong`` or ``tng`` depending on earlier text): a text
   with any of their characters is romanised whole (cached whole).
 A piece whose romanisation would join with the whitespace before it (an edge of uroman's lattice
-across that boundary) makes its text romanised whole. ``tests/test_translit_uroman.py`` and
+across that boundary) makes its text romanised whole. Han characters are read one by one
+(uroman's pinyin and kanji readings are per character), so a piece is also cut between two Han
+characters neither of which is a numeral (uroman reads 一百二十 as one number): Chinese and
+Japanese, written without spaces, reach the cache too. ``tests/test_translit_uroman.py`` and
 ``benchmarks/translit_throughput.py`` check identity with the library on real text in many
 scripts.
 
@@ -24,7 +27,7 @@ cost that (see the benchmark's worst case).
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from typing import Any, overload
 
@@ -33,6 +36,7 @@ import regex
 from corpusforge.translit.schemes import UROMAN, Resolved, TransliterationError, check_pair, resolve, run_pattern
 
 _WHITESPACE = regex.compile(r"(\s+)")
+_HAN = regex.compile(r"\p{sc=Hani}")
 # Scripts whose romanisation depends on letters before the previous space (see the docstring).
 _WHOLE_TEXT = regex.compile(r"[\p{sc=Thai}\p{sc=Laoo}\p{sc=Khmr}\p{sc=Mymr}\p{sc=Tibt}\p{sc=Brai}]")
 
@@ -69,6 +73,7 @@ class UromanTransliterator:
         self._runs = run_pattern(self.source.scheme) if self.source is not None else None
         self._uroman = uroman_instance()
         self._edges = _edge_format()
+        self._han_cuts = _han_cutter(frozenset(self._uroman.num_props))
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_uroman": None, "_cache": {}}
@@ -125,9 +130,9 @@ class UromanTransliterator:
                 out = self.romanize(text)
                 self._store(key, out)
             return out
+        if not text:
+            return self.romanize(text)
         parts = _WHITESPACE.split(text)  # piece, space, piece, ..., piece (first/last may be "")
-        if len(parts) == 1:
-            return self._piece("", text, "", True) or self.romanize(text)
         pieces = []
         for i in range(0, len(parts), 2):
             if not parts[i]:  # text starts or ends with whitespace
@@ -152,6 +157,16 @@ class UromanTransliterator:
         key = (left, piece, right, first)
         if key in self._cache:
             return self._cache[key]
+        if _HAN.search(piece):
+            subs = self._han_cuts(piece)
+            if len(subs) > 1:
+                outs = [
+                    self._piece(left if k == 0 else "", sub, right if k == len(subs) - 1 else "", first or k > 0)
+                    for k, sub in enumerate(subs)
+                ]
+                joined_subs = None if None in outs else "".join(o for o in outs if o is not None)
+                self._store(key, joined_subs)
+                return joined_subs
         edges = self._uroman.romanize_string(left + piece + right, lcode=self.language, rom_format=self._edges)
         n, out = len(left), []
         for edge in edges:
@@ -166,6 +181,15 @@ class UromanTransliterator:
         joined = "".join(out)
         self._store(key, joined)
         return joined
+
+
+def _han_cutter(numerals: frozenset[str]) -> Callable[[str], list[str]]:
+    """A function that cuts a string between two adjacent Han characters that are not numerals."""
+    han = regex.compile(r"\p{sc=Hani}")
+    letters = "".join(sorted(c for c in numerals if han.match(c)))
+    body = rf"[\p{{sc=Hani}}--[{regex.escape(letters)}]]" if letters else r"\p{sc=Hani}"
+    cut = regex.compile(rf"(?<={body})(?={body})", flags=regex.V1)
+    return cut.split
 
 
 @functools.cache
