@@ -169,3 +169,31 @@ def test_words_mode_reads_a_class_from_token_tags():
     deva = Transliterator(source="iast", target="Deva")
     assert split.kept.column("text_translit").to_pylist() == [f"il-{deva.word('belt')} u l-{deva.word('kelb')}, Malta"]
     assert split.rejected.column("reason").to_pylist() == ["tokens_misaligned"]
+
+
+@pytest.mark.slow
+def test_conditional_recipe_converts_one_word_class_and_keeps_every_other_byte(tmp_path):
+    import apache_beam as beam
+    import pyarrow.dataset as ds
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from corpusforge.config import load_recipe
+    from corpusforge.pipelines.corpus import build
+
+    path = Path(__file__).resolve().parents[1] / "configs" / "recipes" / "conditional_translit.yaml"
+    recipe = load_recipe(path, overrides=[f"output.path={tmp_path / 'o'}"])
+    with beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner"])) as p:
+        build(p, recipe)
+    segments_out = ds.dataset(sorted(map(str, (tmp_path / "o" / "segment").rglob("*.parquet")))).to_table().to_pylist()
+    lines = Path(recipe.stages[0].words_file).read_text(encoding="utf-8").splitlines()
+    chosen = {line.split("\t")[0] for line in lines if not line.startswith("#") and line.endswith("\tperso_arabic")}
+    urdu = Transliterator(source="hin_Deva", target="urdu")
+    changed = 0
+    for row in segments_out:
+        pieces = regex.split(r"((?:[\p{L}\p{M}]|[\u200c\u200d](?=[\p{L}\p{M}]))+)", row["text"])
+        pieces[1::2] = [urdu.word(w) if w in chosen else w for w in pieces[1::2]]
+        assert row["text_translit"] == "".join(pieces)
+        changed += row["text_translit"] != row["text"]
+    assert changed >= 3
+    pairs = ds.dataset(sorted(map(str, (tmp_path / "o" / "bitext").rglob("*.parquet")))).to_table().to_pylist()
+    assert len(pairs) == changed and {p["origin"] for p in pairs} == {"transliteration"}

@@ -183,6 +183,7 @@ class UromanTransliterator:
         return joined
 
 
+@functools.cache
 def _han_cutter(numerals: frozenset[str]) -> Callable[[str], list[str]]:
     """A function that cuts a string between two adjacent Han characters that are not numerals."""
     han = regex.compile(r"\p{sc=Hani}")
