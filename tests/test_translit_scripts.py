@@ -197,3 +197,27 @@ def test_conditional_recipe_converts_one_word_class_and_keeps_every_other_byte(t
     assert changed >= 3
     pairs = ds.dataset(sorted(map(str, (tmp_path / "o" / "bitext").rglob("*.parquet")))).to_table().to_pylist()
     assert len(pairs) == changed and {p["origin"] for p in pairs} == {"transliteration"}
+
+
+def test_urdu_reading_meets_its_measured_accuracy_on_the_held_back_set():
+    path = Path(__file__).resolve().parents[1] / "corpusforge" / "data" / "translit_eval_urdu.tsv"
+    with path.open(encoding="utf-8") as f:
+        assert "CLDR" in f.readline()
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    assert len(rows) >= 500
+
+    def cer(convert, ref: str, items) -> float:
+        import difflib
+
+        errors = sum(
+            max(len(r[ref]), len(convert(r["urdu"]))) * (1 - difflib.SequenceMatcher(None, convert(r["urdu"]), r[ref].lower()).ratio())
+            for r in items
+        )
+        return errors / sum(len(r[ref]) for r in items)
+
+    deva = Transliterator(source="urd_Arab", target="Deva")
+    assert cer(deva.word, "devanagari", rows) < 0.5
+    latin = [r for r in rows if r["latin"]]
+    informal = Transliterator(source="urd_Arab", target="informal")
+    no_deletion = Transliterator(source="urd_Arab", target="informal", language="und")
+    assert cer(informal.word, "latin", latin) < cer(no_deletion.word, "latin", latin)  # Hindustani schwa deletion helps

@@ -23,7 +23,8 @@ and to chat usage):
 
 Inherent-vowel (schwa) deletion, for the languages in :data:`SCHWA_LANGUAGES` only (Hindi,
 Marathi, Nepali as asked; Gujarati, Punjabi and Bengali, whose speech drops the inherent vowel
-in the same places). Other languages keep every inherent ``a``.
+in the same places; Urdu, read through Devanagari, as Hindi: they are one spoken language). Other
+languages keep every inherent ``a``.
 1. Word-final: the inherent vowel of the last consonant is silent (``kamal``, ``bahut``) unless
    the word has no other vowel (``na``), the consonant carries a nasal or visarga (``evan``),
    or it ends a consonant cluster: then Hindi, Gujarati and Punjabi keep it only after
@@ -63,6 +64,7 @@ SCHWA_LANGUAGES: dict[str, frozenset[str] | None] = {
     "hin": frozenset("यरलव"),
     "guj": frozenset("यरलव"),
     "pan": frozenset("यरलव"),
+    "urd": frozenset("यरलव"),
     "mar": None,
     "npi": None,
     "ben": None,
