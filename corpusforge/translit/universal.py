@@ -67,7 +67,7 @@ class UromanTransliterator:
         self.source: Resolved | None = None
         if source is not None:
             self.source = check_pair(resolve(source), self.target)[0]
-        self.language = language or (self.source.language if self.source else None)
+        self.language = uroman_language(language or (self.source.language if self.source else None))
         self.cache_size = cache_size
         self._cache: dict[tuple, str | None] = {}
         self._runs = run_pattern(self.source.scheme) if self.source is not None else None
@@ -201,13 +201,17 @@ def _edge_format() -> Any:
 
 
 def uroman_language(code: str | None) -> str | None:
-    """uroman's language code for a canonical code: the ISO 639-3 part, with FLORES-200's
-    individual languages read as the macrolanguage uroman's rules name (``pes`` -> ``fas``)."""
+    """uroman's language code (ISO 639-3) for any language code (``ru``, ``rus_Cyrl``), with
+    FLORES-200's individual languages read as the macrolanguage uroman's rules name (``pes`` ->
+    ``fas``); None for a missing or unreadable code (uroman's rules for no language)."""
     if not code:
         return None
-    from corpusforge.languages import macrolanguage
+    from corpusforge.languages import LanguageCodeError, macrolanguage
 
-    return macrolanguage(code)
+    try:
+        return macrolanguage(code)
+    except (LanguageCodeError, LookupError):
+        return None
 
 
 def check_uroman() -> None:
