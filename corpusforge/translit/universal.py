@@ -14,8 +14,9 @@ piece in two ways, and the cache keeps both:
 A piece whose romanisation would join with the whitespace before it (an edge of uroman's lattice
 across that boundary) makes its text romanised whole. Han characters are read one by one
 (uroman's pinyin and kanji readings are per character), so a piece is also cut between two Han
-characters neither of which is a numeral (uroman reads 一百二十 as one number): Chinese and
-Japanese, written without spaces, reach the cache too. ``tests/test_translit_uroman.py`` and
+characters, except near a Han numeral (uroman reads 一百二十 as one number and 百慕大 as a name,
+looking up to three characters around it): Chinese and Japanese, written without spaces, reach
+the cache too. ``tests/test_translit_uroman.py`` and
 ``benchmarks/translit_throughput.py`` check identity with the library on real text in many
 scripts.
 
@@ -183,14 +184,30 @@ class UromanTransliterator:
         return joined
 
 
+_NUMERAL_REACH = 3  # uroman reads a Han numeral with up to this many characters around it (百慕 is 100mu, 百慕大 baimuda)
+
+
 @functools.cache
 def _han_cutter(numerals: frozenset[str]) -> Callable[[str], list[str]]:
-    """A function that cuts a string between two adjacent Han characters that are not numerals."""
+    """A function that cuts a string between two adjacent Han characters, except within
+    :data:`_NUMERAL_REACH` characters of a Han numeral."""
     han = regex.compile(r"\p{sc=Hani}")
-    letters = "".join(sorted(c for c in numerals if han.match(c)))
-    body = rf"[\p{{sc=Hani}}--[{regex.escape(letters)}]]" if letters else r"\p{sc=Hani}"
-    cut = regex.compile(rf"(?<={body})(?={body})", flags=regex.V1)
-    return cut.split
+    han_numerals = frozenset(c for c in numerals if han.match(c))
+
+    def cut(piece: str) -> list[str]:
+        near = set()
+        for i, c in enumerate(piece):
+            if c in han_numerals:
+                near.update(range(i - _NUMERAL_REACH + 1, i + _NUMERAL_REACH + 1))
+        out, start = [], 0
+        for i in range(1, len(piece)):
+            if i not in near and han.match(piece[i - 1]) and han.match(piece[i]):
+                out.append(piece[start:i])
+                start = i
+        out.append(piece[start:])
+        return out
+
+    return cut
 
 
 @functools.cache
