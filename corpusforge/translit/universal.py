@@ -195,7 +195,7 @@ def _han_cutter(numerals: frozenset[str]) -> Callable[[str], list[str]]:
     han_numerals = frozenset(c for c in numerals if han.match(c))
 
     def cut(piece: str) -> list[str]:
-        near = set()
+        near: set[int] = set()
         for i, c in enumerate(piece):
             if c in han_numerals:
                 near.update(range(i - _NUMERAL_REACH + 1, i + _NUMERAL_REACH + 1))
