@@ -74,7 +74,8 @@ class UromanTransliterator:
         self._runs = run_pattern(self.source.scheme) if self.source is not None else None
         self._uroman = uroman_instance()
         self._edges = _edge_format()
-        self._han_cuts = _han_cutter(frozenset(self._uroman.num_props))
+        # num_props is a defaultdict that every lookup grows: only entries with properties are numerals
+        self._han_cuts = _han_cutter(frozenset(c for c, props in self._uroman.num_props.items() if props))
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_uroman": None, "_cache": {}}
