@@ -181,11 +181,11 @@ def test_conditional_recipe_converts_one_word_class_and_keeps_every_other_byte(t
     import pyarrow.dataset as ds
     from apache_beam.options.pipeline_options import PipelineOptions
 
+    from corpusforge.cli import packaged
     from corpusforge.config import load_recipe
     from corpusforge.pipelines.corpus import build
 
-    path = Path(__file__).resolve().parents[1] / "configs" / "recipes" / "conditional_translit.yaml"
-    recipe = load_recipe(path, overrides=[f"output.path={tmp_path / 'o'}"])
+    recipe = load_recipe(packaged("recipes/conditional_translit.yaml"), overrides=[f"output.path={tmp_path / 'o'}"])
     with beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner"])) as p:
         build(p, recipe)
     segments_out = ds.dataset(sorted(map(str, (tmp_path / "o" / "segment").rglob("*.parquet")))).to_table().to_pylist()
