@@ -225,3 +225,13 @@ def test_urdu_reading_meets_its_measured_accuracy_on_the_held_back_set():
     informal = Transliterator(source="urd_Arab", target="informal")
     no_deletion = Transliterator(source="urd_Arab", target="informal", language="und")
     assert cer(informal.word, "latin", latin) < cer(no_deletion.word, "latin", latin)  # Hindustani schwa deletion helps
+
+
+def test_uroman_engine_pickles_and_gives_the_same_after(library):
+    import pickle
+
+    engine = transliterator(source="auto", target="uroman", language="zho_Hans")
+    text = "选择一个有效的选项： 百慕大 Москва"
+    engine.text(text)
+    clone = pickle.loads(pickle.dumps(engine))
+    assert clone.text(text) == engine.text(text) == library.romanize_string(text, lcode="zho")

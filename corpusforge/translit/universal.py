@@ -72,17 +72,22 @@ class UromanTransliterator:
         self.cache_size = cache_size
         self._cache: dict[tuple, str | None] = {}
         self._runs = run_pattern(self.source.scheme) if self.source is not None else None
+        self._load()
+
+    def _load(self) -> None:
+        """The process's uroman and what is read from it (not pickled: loaded again on unpickling)."""
         self._uroman = uroman_instance()
         self._edges = _edge_format()
         # num_props is a defaultdict that every lookup grows: only entries with properties are numerals
         self._han_cuts = _han_cutter(frozenset(c for c, props in self._uroman.num_props.items() if props))
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_uroman": None, "_cache": {}}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_uroman", "_edges", "_han_cuts", "_cache")}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._uroman = uroman_instance()
+        self._cache = {}
+        self._load()
 
     def romanize(self, text: str) -> str:
         """``text`` through uroman itself, uncached: what the library gives."""
