@@ -486,7 +486,7 @@ def _check_stage_order(stages: list[Any], input_kinds: set[str]) -> None:
 # Stage options that name files (models, lexicons, tables): relative ones are read from the
 # recipe's folder, like input paths, so a recipe and its models can move together.
 PATH_OPTIONS = frozenset(
-    {"model", "model_path", "parallel", "table", "lexicon_path", "dictionary_path", "source_spm", "target_spm", "lexicons"}
+    {"model", "model_path", "parallel", "table", "lexicon_path", "dictionary_path", "source_spm", "target_spm", "lexicons", "words_file"}
 )
 
 

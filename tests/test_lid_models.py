@@ -19,8 +19,8 @@ from corpusforge.languages import code_for_label, is_canonical, language_of
 from corpusforge.lid import EnsembleIdentifier, EnsembleRule, FastTextIdentifier, hindi_spellings
 from corpusforge.lid.models import HELIPORT_NONE, heliport_label
 from corpusforge.transforms.lid import LanguageIdentifier, builtin_lexicon
-from corpusforge.transforms.romanize import InformalRomanizer
 from corpusforge.transforms.tokens import TokenTagger, tokenize
+from corpusforge.translit.romanize import InformalRomanizer
 
 DEV = Path(__file__).parent / "data" / "hinglish_dev.tsv"
 HAS_HELIPORT = importlib.util.find_spec("heliport") is not None

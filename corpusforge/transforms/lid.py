@@ -41,8 +41,8 @@ from corpusforge.lid.romanized import DEVANAGARI, Lexicon, RomanizedDetector, ro
 from corpusforge.records import Split, reject_where, with_columns
 from corpusforge.schemas import entries_dict
 from corpusforge.transforms.base import Stage
-from corpusforge.transforms.romanize import InformalRomanizer
 from corpusforge.transforms.script import SIDES, kind_of, script_fields, script_profile
+from corpusforge.translit.romanize import InformalRomanizer
 
 __all__ = ["LanguageIdentifier", "LanguageFilter", "LanguageResult", "default_model_path", "builtin_lexicon", "make_identifier"]
 
@@ -142,7 +142,7 @@ def builtin_lexicon(code: str) -> Lexicon | None:
     """The built-in word lexicon of a canonical code, built on first use in a process and shared
     by every stage there (None when there is none): ``hin_Latn`` is wordfreq's Devanagari Hindi
     list romanised (:func:`~corpusforge.lid.romanized.romanized_lexicon` with
-    :class:`~corpusforge.transforms.romanize.InformalRomanizer`, ~4 s, ~46k spellings); any other
+    :class:`~corpusforge.translit.romanize.InformalRomanizer`, ~4 s, ~46k spellings); any other
     code is wordfreq's list of its language, words in its script only (~1 s for English)."""
     import wordfreq
 
@@ -169,7 +169,7 @@ def _lexicon_versions() -> str:
     """What the built-in lexicons are made of, for shard metadata (they change with these)."""
     from importlib.metadata import version
 
-    from corpusforge.transforms.romanize import RULES_VERSION
+    from corpusforge.translit.romanize import RULES_VERSION
 
     return f"wordfreq-{version('wordfreq')}, informal romaniser rules {RULES_VERSION}"
 
