@@ -199,6 +199,55 @@ def test_utf16_without_a_bom_says_so_in_the_nul_byte_rejection(tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
+# Values past max_line_bytes are refused without being held
+
+
+def traced_peak(fn) -> int:
+    """Peak bytes Python allocated while ``fn()`` ran (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_huge_tmx_seg_is_rejected_without_being_held(tmp_path):
+    huge = 40 * 1024 * 1024  # 40 MiB of text in one <seg>; max_line_bytes is 1 MiB
+    path = tmp_path / "huge.tmx"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('<?xml version="1.0" encoding="UTF-8"?>\n<tmx version="1.4"><header srclang="en"/><body>\n')
+        f.write(tu("before", "pahle", "1"))
+        f.write('<tu tuid="2"><tuv xml:lang="en"><seg>')
+        for _ in range(huge // (1 << 20)):
+            f.write("words" * (1 << 18))
+        f.write('</seg></tuv><tuv xml:lang="hi"><seg>do</seg></tuv></tu>\n')
+        f.write(tu("after", "baad", "3") + "</body></tmx>\n")
+    result = {}
+    peak = traced_peak(lambda: result.update(zip(("kept", "rejected"), read_all(TmxReader(src_lang="en", tgt_lang="hi"), path))))
+    kept, rejected = result["kept"], result["rejected"]
+    assert kept.column("id").to_pylist() == ["1", "3"]
+    assert [(r["id"], r["reason"]) for r in rejected.to_pylist()] == [("2", "line_too_long")]
+    assert peak < 8 * 1024 * 1024, f"{peak:,} bytes held for a 40 MiB <seg>"  # it held ~5x the <seg> before
+
+
+def test_a_json_line_of_millions_of_values_is_rejected_unparsed(tmp_path):
+    path = tmp_path / "values.jsonl"
+    n = 1_500_000  # "[]," is 3 bytes of text and a 56-byte list once parsed: ~90 MB for a 4.5 MB line
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('{"text": "fine"}\n')
+        f.write('{"text": "short, but its meta is not", "x": [' + ",".join(["[]"] * n) + "]}\n")
+        f.write('{"text": "also fine", "x": [1, 2, 3]}\n')
+    result = {}
+    reader = JsonlReader(lang="en", max_line_bytes=16 * 1024 * 1024)  # a raised limit lets the line in
+    peak = traced_peak(lambda: result.update(zip(("kept", "rejected"), read_all(reader, path))))
+    kept, rejected = result["kept"], result["rejected"]
+    assert kept.column("text").to_pylist() == ["fine", "also fine"]
+    assert [(r["offset"], r["reason"]) for r in rejected.to_pylist()] == [(2, "json_too_large")]
+    assert peak < 40 * 1024 * 1024, f"{peak:,} bytes held for a {path.stat().st_size:,}-byte file"
+
+
+# --------------------------------------------------------------------------------------------
 # Leftovers of a dead run; a live run's files
 
 
