@@ -84,23 +84,72 @@ class _WriteBundlesFn(beam.DoFn):
             self._roller = None
 
 
-class _RouteRowsFn(beam.DoFn):
-    """Mode (b): key every row by (partition, blake2b(id) mod shard_count), a batch per key."""
+SPILL_MIME = "application/vnd.apache.arrow.stream"
 
-    def __init__(self, *, schema, partition_by, shard_count):
+
+class _SpillRowsFn(beam.DoFn):
+    """Mode (b), first half: route every row to its key (partition, blake2b(id) mod shard_count)
+    and spill each key's rows to a temporary Arrow IPC file under ``temp_dir``; emits
+    ``(key, spill path)``. Only these small references go through the shuffle, so a local runner
+    never holds the corpus in memory (it did, as pickled rows, at ~200x the input size). Holds at
+    most ``buffer_bytes`` of routed rows per bundle; past that, every key's rows are spilled
+    (all at once: each key's rows are slices of the same batches, so spilling one key would free
+    nothing)."""
+
+    def __init__(self, *, temp_dir: str, schema: pa.Schema, partition_by: str | None, shard_count: int, buffer_bytes: int):
+        self._temp_dir = temp_dir
         self._schema = schema
         self._partition_by = partition_by
         self._shard_count = shard_count
+        self._buffer_bytes = buffer_bytes
+        self._buffers: dict[tuple, list[pa.Table]] = {}
+        self._bytes = 0
+
+    def start_bundle(self):
+        self._buffers, self._bytes = {}, 0
 
     def process(self, batch):
         for partition, part in split_partitions(conform(batch, self._schema), self._partition_by):
             for bucket, rows in group_rows(part, hash_buckets(part.column("id"), self._shard_count)):
-                yield (partition, bucket), rows
+                self._buffers.setdefault((partition, bucket), []).append(rows)
+                self._bytes += rows.nbytes
+        if self._bytes > self._buffer_bytes:
+            yield from self._spill_all()
+
+    def finish_bundle(self):
+        for spilled in self._spill_all():
+            yield WindowedValue(spilled, GlobalWindow().max_timestamp(), [GlobalWindow()])
+
+    def _spill_all(self):
+        buffers, self._buffers, self._bytes = self._buffers, {}, 0
+        for key in sorted(buffers, key=lambda k: (k[0] is not None, k[0] or "", k[1])):
+            path = FileSystems.join(self._temp_dir, f"spill-{uuid.uuid4().hex}.arrow")
+            write_spill(path, self._schema, buffers.pop(key))
+            yield key, path
+
+
+def write_spill(path: str, schema: pa.Schema, tables: list[pa.Table]) -> None:
+    """Write ``tables`` (of ``schema``) to one Arrow IPC stream file at ``path``, on any Beam filesystem."""
+    sink = FileSystems.create(path, SPILL_MIME, CompressionTypes.UNCOMPRESSED)
+    stream = pa.PythonFile(sink, mode="w")
+    try:
+        with pa.ipc.new_stream(stream, schema) as writer:
+            for table in tables:
+                writer.write_table(table)
+    finally:
+        stream.close()
+
+
+def read_spill(path: str) -> pa.Table:
+    """The rows of one spill file (:func:`write_spill`)."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as source:
+        return pa.ipc.open_stream(pa.py_buffer(source.read())).read_all()
 
 
 class _WriteGroupsFn(beam.DoFn):
-    """Mode (b): one shard per (partition, bucket), its rows sorted, so the file's bytes depend
-    on its rows only. Holds one shard's rows in memory."""
+    """Mode (b), second half: one shard per key from its spill files, its rows sorted, so the
+    file's bytes depend on its rows only (not on how they were batched or spilled). Holds one
+    shard's rows in memory, twice while sorting."""
 
     def __init__(self, *, open_temp, schema, metadata, options):
         self._open_temp = open_temp
@@ -113,12 +162,13 @@ class _WriteGroupsFn(beam.DoFn):
         ]
 
     def process(self, element):
-        (partition, _), tables = element
-        table = pa.concat_tables(tables)
+        (partition, _), paths = element
+        table = pa.concat_tables([read_spill(path) for path in sorted(paths)])
         table = table.take(pc.sort_indices(table, sort_keys=self._sort_keys))
         path, sink = self._open_temp()
         writer = ShardWriter(sink, path=path, schema=self._schema, metadata=self._metadata, partition=partition, options=self._options)
         writer.write(table)
+        del table
         yield writer.close()
 
 
@@ -156,8 +206,11 @@ class WriteShards(beam.PTransform):
 
     ``shard_count=N``: rows go to shard ``blake2b(id) mod N`` (per partition), are grouped by a
     shuffle and sorted, so the files are byte-identical across runs, runners and batchings.
-    Costs a shuffle of all rows and holds one whole shard in a worker's memory;
-    ``target_shard_bytes`` does not apply. Empty buckets write no file.
+    Rows are spilled to Arrow files in the temp dir per key (at most ``options.buffer_bytes``
+    held per bundle) and only the file names are shuffled; the writer reads one shard's files,
+    sorts and writes them, holding that shard in memory (twice while sorting): choose
+    ``shard_count`` so a shard fits. Costs the spill's disk (about the data's Arrow size) until
+    the write ends; ``target_shard_bytes`` does not apply. Empty buckets write no file.
 
     Either way files are named ``[<value>/]part-00000-of-0000N.parquet`` (plain partition
     folders, :func:`corpusforge.io.parquet.partition_dir`) in (partition, smallest id) order,
@@ -211,7 +264,16 @@ class WriteShards(beam.PTransform):
         else:
             temp_shards = (
                 batches
-                | "Route" >> beam.ParDo(_RouteRowsFn(schema=self._schema, partition_by=self._partition_by, shard_count=self._shard_count))
+                | "Route"
+                >> beam.ParDo(
+                    _SpillRowsFn(
+                        temp_dir=temp_dir,
+                        schema=self._schema,
+                        partition_by=self._partition_by,
+                        shard_count=self._shard_count,
+                        buffer_bytes=self._options.buffer_bytes,
+                    )
+                )
                 | "Group" >> beam.GroupByKey()
                 | "WriteGroups"
                 >> beam.ParDo(_WriteGroupsFn(open_temp=open_temp, schema=self._schema, metadata=self._metadata, options=self._options))
