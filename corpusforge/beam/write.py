@@ -282,7 +282,19 @@ class WriteShards(beam.PTransform):
 
 
 def _write_manifest(
-    _, tally: Tally, sections: dict, *shard_lists, names, output_dir, config, recipe_hash, stages, models, lock_token
+    _,
+    tally: Tally,
+    sections: dict,
+    _after: list,
+    *shard_lists,
+    names,
+    output_dir,
+    config,
+    recipe_hash,
+    stages,
+    models,
+    lock_token,
+    work_dir,
 ) -> dict:
     manifest = build_manifest(
         tally,
@@ -305,6 +317,8 @@ def _write_manifest(
     finally:
         stream.close()
     FileSystems.rename([temp], [path])
+    if work_dir is not None and FileSystems.exists(work_dir):  # what --resume would have needed (corpusforge.resume)
+        FileSystems.delete([work_dir])
     # The manifest is the run's last write: its claim on the directory (corpusforge.outputs.RunLock)
     # ends here; only this run's own lock file is removed, never another (live) run's.
     lock = FileSystems.join(output_dir, LOCK_NAME)
@@ -322,7 +336,9 @@ class WriteManifest(beam.PTransform):
     pipeline: ``p | WriteManifest(...)``. ``outputs`` maps output names to WriteShards results;
     the one named ``rejected`` must hold every rejected row of ``tally`` (a PCollection of one
     Tally, e.g. from ``SumTallies``). ``sections`` adds named top-level entries, each from a
-    PCollection of one JSON-serialisable value (language statistics, a sampling report)."""
+    PCollection of one JSON-serialisable value (language statistics, a sampling report).
+    ``after``: PCollections whose steps end before the manifest is written; ``work_dir``: a
+    folder the run kept for ``--resume``, removed once the manifest is written."""
 
     def __init__(
         self,
@@ -336,8 +352,12 @@ class WriteManifest(beam.PTransform):
         models: dict | None = None,
         sections: dict[str, beam.PCollection] | None = None,
         lock_token: str | None = None,
+        after: list[beam.PCollection] | None = None,
+        work_dir: str | None = None,
     ):
         super().__init__()
+        self._after = list(after or [])  # steps that must end first (completion records)
+        self._work_dir = work_dir  # removed once the manifest is written
         json.dumps([config, stages, models])  # not JSON-serialisable: fail before the run
         self._lock_token = lock_token  # the run's claim on output_dir (RunLock.token), released with the manifest
         self._output_dir = output_dir
@@ -353,6 +373,7 @@ class WriteManifest(beam.PTransform):
         names = list(self._outputs)
         named = [pcoll | f"Section[{name}]" >> beam.Map(lambda value, name=name: (name, value)) for name, pcoll in self._sections.items()]
         sections = named | "Sections" >> beam.Flatten() if named else pbegin | "NoSections" >> beam.Create([])
+        after = self._after | "After" >> beam.Flatten() if self._after else pbegin | "NothingBefore" >> beam.Create([])
         return (
             pbegin
             | "Once" >> beam.Create([None])
@@ -361,6 +382,7 @@ class WriteManifest(beam.PTransform):
                 _write_manifest,
                 AsSingleton(self._tally),
                 AsDict(sections),
+                AsList(after),
                 *(AsList(self._outputs[name]) for name in names),
                 names=names,
                 output_dir=self._output_dir,
@@ -369,5 +391,6 @@ class WriteManifest(beam.PTransform):
                 stages=self._stages,
                 models=self._models,
                 lock_token=self._lock_token,
+                work_dir=self._work_dir,
             )
         )

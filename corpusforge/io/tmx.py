@@ -16,7 +16,7 @@ import pyexpat
 import re
 from collections.abc import Iterator
 from typing import BinaryIO
-from xml.etree.ElementTree import TreeBuilder
+from xml.etree.ElementTree import Element, TreeBuilder
 
 from defusedxml.ElementTree import DefusedXMLParser, ParseError, iterparse
 
@@ -47,7 +47,7 @@ class _BoundedTarget:
     def __init__(self, max_seg_bytes: int):
         self._builder = TreeBuilder()
         self._limit = max_seg_bytes
-        self._unit = None  # the open <tu>
+        self._unit: Element | None = None  # the open <tu>
         self._seg_bytes = 0
 
     def start(self, tag: str, attrs: dict):
