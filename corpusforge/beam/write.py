@@ -294,7 +294,7 @@ def _write_manifest(
     stages,
     models,
     lock_token,
-    work_dir,
+    cleanup,
 ) -> dict:
     manifest = build_manifest(
         tally,
@@ -317,8 +317,9 @@ def _write_manifest(
     finally:
         stream.close()
     FileSystems.rename([temp], [path])
-    if work_dir is not None and FileSystems.exists(work_dir):  # what --resume would have needed (corpusforge.resume)
-        FileSystems.delete([work_dir])
+    gone = [folder for folder in cleanup if FileSystems.exists(folder)]  # the run's work folders (--resume, dedup spill)
+    if gone:
+        FileSystems.delete(gone)
     # The manifest is the run's last write: its claim on the directory (corpusforge.outputs.RunLock)
     # ends here; only this run's own lock file is removed, never another (live) run's.
     lock = FileSystems.join(output_dir, LOCK_NAME)
@@ -337,8 +338,8 @@ class WriteManifest(beam.PTransform):
     the one named ``rejected`` must hold every rejected row of ``tally`` (a PCollection of one
     Tally, e.g. from ``SumTallies``). ``sections`` adds named top-level entries, each from a
     PCollection of one JSON-serialisable value (language statistics, a sampling report).
-    ``after``: PCollections whose steps end before the manifest is written; ``work_dir``: a
-    folder the run kept for ``--resume``, removed once the manifest is written."""
+    ``after``: PCollections whose steps end before the manifest is written; ``cleanup``: the
+    run's work folders (for ``--resume``, deduplication's spill), removed once it is written."""
 
     def __init__(
         self,
@@ -353,11 +354,11 @@ class WriteManifest(beam.PTransform):
         sections: dict[str, beam.PCollection] | None = None,
         lock_token: str | None = None,
         after: list[beam.PCollection] | None = None,
-        work_dir: str | None = None,
+        cleanup: list[str] | None = None,
     ):
         super().__init__()
         self._after = list(after or [])  # steps that must end first (completion records)
-        self._work_dir = work_dir  # removed once the manifest is written
+        self._cleanup = list(cleanup or [])  # folders removed once the manifest is written
         json.dumps([config, stages, models])  # not JSON-serialisable: fail before the run
         self._lock_token = lock_token  # the run's claim on output_dir (RunLock.token), released with the manifest
         self._output_dir = output_dir
@@ -391,6 +392,6 @@ class WriteManifest(beam.PTransform):
                 stages=self._stages,
                 models=self._models,
                 lock_token=self._lock_token,
-                work_dir=self._work_dir,
+                cleanup=self._cleanup,
             )
         )

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -72,6 +73,7 @@ class _Run:
         self.work_dir = f"{recipe.output_dir}/{WORK_DIR}" if resumable(recipe) else None
         self.staged: list[beam.PCollection] = []
         self.dedup_tallies: list[beam.PCollection] = []
+        self.cleanup: list[str] = [self.work_dir] if self.work_dir else []  # folders removed with the manifest
         self.derived = {kind: [] for kind in KINDS_IN_ORDER}
         self.stages = [s.describe() for s in recipe.stages]
         self.models = stage_models(self.stages)
@@ -136,7 +138,9 @@ class _Run:
     def dedup(self, kind: Kind, records):
         """Exact dedup. It runs after the stages, or just before byte-budget sampling, so that the
         mixture is drawn from unique rows and its up-sampled copies are not removed again."""
-        out = records | f"Dedup[{kind}]" >> DeduplicateExact(kind=kind, scope=self.recipe.spec.dedup.scope)
+        spill = f"{self.recipe.output_dir}/{kind}/.tmp-dedup-{uuid.uuid4().hex}"  # removed with the manifest
+        self.cleanup.append(spill)
+        out = records | f"Dedup[{kind}]" >> DeduplicateExact(kind=kind, scope=self.recipe.spec.dedup.scope, temp_dir=spill)
         self.dedup_tallies.append(out.counts)
         return out.unique
 
@@ -195,7 +199,7 @@ class _Run:
             sections=self.sections,
             lock_token=RunLock.token(self.recipe.output_dir),  # set when prepare_output claimed the directory
             after=after,
-            work_dir=self.work_dir,
+            cleanup=self.cleanup,
         )
 
 
