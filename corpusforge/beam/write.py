@@ -85,6 +85,7 @@ class _WriteBundlesFn(beam.DoFn):
 
 
 SPILL_MIME = "application/vnd.apache.arrow.stream"
+SPILL_BUFFER_BYTES = 64 * MiB  # routed rows a bundle holds before it spills them (per worker process)
 
 
 class _SpillRowsFn(beam.DoFn):
@@ -206,9 +207,9 @@ class WriteShards(beam.PTransform):
 
     ``shard_count=N``: rows go to shard ``blake2b(id) mod N`` (per partition), are grouped by a
     shuffle and sorted, so the files are byte-identical across runs, runners and batchings.
-    Rows are spilled to Arrow files in the temp dir per key (at most ``options.buffer_bytes``
-    held per bundle) and only the file names are shuffled; the writer reads one shard's files,
-    sorts and writes them, holding that shard in memory (twice while sorting): choose
+    Rows are spilled to Arrow files in the temp dir per key (at most 64 MiB held per bundle)
+    and only the file names are shuffled; the writer reads one shard's files, sorts and writes
+    them, holding that shard in memory (twice while sorting): choose
     ``shard_count`` so a shard fits. Costs the spill's disk (about the data's Arrow size) until
     the write ends; ``target_shard_bytes`` does not apply. Empty buckets write no file.
 
@@ -271,7 +272,7 @@ class WriteShards(beam.PTransform):
                         schema=self._schema,
                         partition_by=self._partition_by,
                         shard_count=self._shard_count,
-                        buffer_bytes=self._options.buffer_bytes,
+                        buffer_bytes=min(self._options.buffer_bytes, SPILL_BUFFER_BYTES),
                     )
                 )
                 | "Group" >> beam.GroupByKey()
