@@ -137,7 +137,9 @@ def run_beam(batches, kind, scope, *, batch_size, expected_rows, expected_tally,
         assert all(b.schema.equals(schema) for b in batches_out)
 
     with beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner"])) as p:
-        result = p | beam.Create(batches, reshuffle=False) | DeduplicateExact(kind, scope, batch_size=batch_size, temp_dir=temp_dir, buckets=3)
+        result = (
+            p | beam.Create(batches, reshuffle=False) | DeduplicateExact(kind, scope, batch_size=batch_size, temp_dir=temp_dir, buckets=3)
+        )
         assert_that(result.unique | beam.FlatMap(lambda b: [tuple(sorted(r.items())) for r in b.to_pylist()]), equal_to(expected))
         assert_that(result.unique, check_batches, label="BatchShape")
         assert_that(result.counts | SumTallies(), equal_to([expected_tally]), label="Counts")
