@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -130,6 +131,15 @@ def main(argv: list[str] | None = None) -> int:
     sizes = args.sizes_mb or ([100, 300, 1000] if args.full else [20, 60])
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="corpusforge-memory-"))
     work.mkdir(parents=True, exist_ok=True)
+    try:
+        profile(args, sizes, work)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def profile(args: argparse.Namespace, sizes: list[float], work: Path) -> None:
     print(f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}, dedup: {args.dedup}")
     print(f"{'mode':<10} {'runner':<17} {'input MB':>9} {'peak MB':>8} {'growth MB':>10} {'growth/input':>13} {'seconds':>8}")
     for mode in args.modes:
@@ -152,7 +162,6 @@ def main(argv: list[str] | None = None) -> int:
                     f"{(peak - baseline) / actual:>13.2f} {seconds:>8.1f}{failed}",
                     flush=True,
                 )
-    return 0
 
 
 if __name__ == "__main__":
