@@ -43,7 +43,7 @@ def cmd_run(args, beam_args) -> int:
     options = _beam_args(args, beam_args)
     if args.dry_run:
         return _print_plan(recipe, options)
-    return run_recipe(recipe, options, verbose=args.verbose, progress=not args.no_progress)
+    return run_recipe(recipe, options, verbose=args.verbose, progress=not args.no_progress, resume=args.resume)
 
 
 def cmd_validate(args, beam_args) -> int:
@@ -193,6 +193,11 @@ def parser() -> argparse.ArgumentParser:
     recipe_options(run)
     run_options(run)
     run.add_argument("--dry-run", action="store_true", help="check the recipe and print the plan, as `validate` does")
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the killed run in the output directory: inputs it staged completely are not read again (README: Resuming)",
+    )
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser(

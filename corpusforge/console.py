@@ -23,7 +23,8 @@ class _DropNoise(logging.Filter):
 
 def setup_logging(verbose: bool, stream: TextIO) -> None:
     """Our warnings (and with ``verbose`` everything, Beam's INFO included) on ``stream``;
-    Beam's own warnings only when ``verbose``: the run's summary says what a user needs.
+    Beam's own warnings and errors only when ``verbose``: the run's summary and failure line say
+    what a user needs.
     Calling it again replaces the handler it installed."""
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"))
@@ -35,7 +36,9 @@ def setup_logging(verbose: bool, stream: TextIO) -> None:
     handler._corpusforge = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(logging.INFO if verbose else logging.WARNING)
-    logging.getLogger("apache_beam").setLevel(logging.INFO if verbose else logging.ERROR)
+    # Beam logs a failing bundle's error with its traceback; the run's failure line says it in one
+    # line and the run's log file keeps the traceback, so without ``verbose`` only CRITICAL shows.
+    logging.getLogger("apache_beam").setLevel(logging.INFO if verbose else logging.CRITICAL)
     logging.getLogger("corpusforge").setLevel(logging.INFO if verbose else logging.WARNING)
 
 

@@ -108,6 +108,7 @@ def _shard_folder(name: str, suffix: str = "parquet") -> tuple[str, ...]:
 
 
 LOCK_NAME = "_corpusforge.lock"
+WORK_DIR = ".resume"  # a corpus run's staged rows, kept for --resume until its manifest is written (corpusforge.resume)
 _SHARD_FOLDERS = ("segment", "bitext", "codeswitch", "rejected", "translated", "multiway", "cloned", "consistency", "variants")
 
 # What `corpusforge report` writes inside an output (corpusforge.analysis.report): an overwrite
@@ -126,10 +127,17 @@ CORPUS_LAYOUT = OutputLayout(
         *_shard_folder("variants", "jsonl"),
         REPORT_DIR,
         *(f"{REPORT_DIR}/{name}" for name in REPORT_FILES),
+        WORK_DIR,
+        f"{WORK_DIR}/**",
     ),
     marker=MANIFEST_NAME,
     marker_keys=frozenset({"corpusforge_version", "recipe_hash", "totals", "sources"}),
-    temp_patterns=(f"{MANIFEST_NAME}.tmp", *(p for kind in _SHARD_FOLDERS for p in (f"{kind}/.tmp-*", f"{kind}/.tmp-*/**"))),
+    temp_patterns=(
+        f"{MANIFEST_NAME}.tmp",
+        WORK_DIR,
+        f"{WORK_DIR}/**",
+        *(p for kind in _SHARD_FOLDERS for p in (f"{kind}/.tmp-*", f"{kind}/.tmp-*/**")),
+    ),
     lock=LOCK_NAME,
 )
 _LOCK_KEYS = frozenset({"host", "pid", "started_at", "corpusforge_version"})
@@ -171,6 +179,11 @@ class RunLock:
     @classmethod
     def ours(cls, directory: str) -> bool:
         return directory in cls._held
+
+    @classmethod
+    def held(cls, directory: str) -> RunLock | None:
+        """This process's claim on ``directory``, if it holds one."""
+        return cls._held.get(directory)
 
     @classmethod
     def created_by_us(cls, directory: str) -> bool:
@@ -485,18 +498,33 @@ class OutputDirectory:
             )
         return True
 
-    def prepare(self, store: OutputStore, *, overwrite: bool) -> ClearPlan | None:
+    def prepare(self, store: OutputStore, *, overwrite: bool, keep: str | None = None) -> ClearPlan | None:
         """Check the location, claim it (:class:`RunLock`, local directories), remove a dead
         run's leftovers, then clear an earlier output of ours when ``overwrite`` allows; returns
         what was cleared. Local directories are created, so that a write that would fail fails
-        here."""
+        here. ``keep`` (a resumed run: its work folder) names a folder of ours left as it is;
+        everything else of ours is cleared as with ``overwrite``."""
+        try:
+            return self._prepare(store, overwrite=overwrite, keep=keep)
+        except OSError as exc:  # a disk or permission error on the way: one line naming the path
+            where = exc.filename or self.path
+            raise ConfigError(
+                f"{self.where}: cannot prepare {self.path}: {exc.strerror or exc} ({where}); choose a directory you can write"
+            ) from None
+
+    def _prepare(self, store: OutputStore, *, overwrite: bool, keep: str | None) -> ClearPlan | None:
+        if keep is not None:
+            overwrite = True
         self.check_location(overwrite=overwrite)
         lock = None
         if not is_url(self.path) and self.layout.lock is not None:
             lock = RunLock.acquire(self.path, self.layout.lock, where=self.where)
         marker = store.read(f"{self.path}/{self.layout.marker}") if self.layout.marker else None
+        entries = store.entries(self.path)
+        if keep is not None:
+            entries = [e for e in entries if e.path != keep and not e.path.startswith(f"{keep}/")]
         try:
-            plan = self.plan(store.entries(self.path), marker, overwrite=overwrite)
+            plan = self.plan(entries, marker, overwrite=overwrite)
         except ConfigError:
             if lock is not None:
                 lock.release(remove=lock.created)  # leave a refused directory as it was

@@ -166,7 +166,7 @@ def test_a_full_disk_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
 
     import corpusforge.pipelines.corpus as corpus
 
-    def full(recipe, beam_args=None):
+    def full(recipe, beam_args=None, resume=None):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(corpus, "run", full)

@@ -128,7 +128,7 @@ def test_survivor_does_not_depend_on_input_order_or_batching():
     assert len(results) == 1
 
 
-def run_beam(batches, kind, scope, *, batch_size, expected_rows, expected_tally, schema):
+def run_beam(batches, kind, scope, *, batch_size, expected_rows, expected_tally, schema, temp_dir=None):
     """Run DeduplicateExact on the DirectRunner and check rows, counts and output batches."""
     expected = [tuple(sorted(r.items())) for r in expected_rows]
 
@@ -137,14 +137,17 @@ def run_beam(batches, kind, scope, *, batch_size, expected_rows, expected_tally,
         assert all(b.schema.equals(schema) for b in batches_out)
 
     with beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner"])) as p:
-        result = p | beam.Create(batches, reshuffle=False) | DeduplicateExact(kind, scope, batch_size=batch_size)
+        result = (
+            p | beam.Create(batches, reshuffle=False) | DeduplicateExact(kind, scope, batch_size=batch_size, temp_dir=temp_dir, buckets=3)
+        )
         assert_that(result.unique | beam.FlatMap(lambda b: [tuple(sorted(r.items())) for r in b.to_pylist()]), equal_to(expected))
         assert_that(result.unique, check_batches, label="BatchShape")
         assert_that(result.counts | SumTallies(), equal_to([expected_tally]), label="Counts")
 
 
 @pytest.mark.slow
-def test_beam_matches_in_memory_whatever_the_order_and_batching():
+@pytest.mark.parametrize("spill", [False, True], ids=["combiner", "spilled"])
+def test_beam_matches_in_memory_whatever_the_order_and_batching(spill, tmp_path):
     rows = segment_rows()
     expected_rows, expected_tally = in_memory(batches_of(rows, SEGMENT, [len(rows)]), "segment", "global")
     for seed, sizes, batch_size in [(1, [2, 7], 2), (2, [5, 1, 3], 100)]:
@@ -158,11 +161,13 @@ def test_beam_matches_in_memory_whatever_the_order_and_batching():
             expected_rows=expected_rows,
             expected_tally=expected_tally,
             schema=SEGMENT,
+            temp_dir=str(tmp_path / f"spill-{seed}") if spill else None,
         )
 
 
 @pytest.mark.slow
-def test_beam_bitext_in_source_scope():
+@pytest.mark.parametrize("spill", [False, True], ids=["combiner", "spilled"])
+def test_beam_bitext_in_source_scope(spill, tmp_path):
     rows = pair_rows()
     expected_rows, expected_tally = in_memory(batches_of(rows, BITEXT, [7]), "bitext", "source")
     assert ids(expected_rows) == ["p1", "p2", "p3", "p4", "p5", "p6", "p7"] and expected_tally == Tally()
@@ -174,6 +179,7 @@ def test_beam_bitext_in_source_scope():
         expected_rows=expected_rows,
         expected_tally=Tally(),
         schema=BITEXT,
+        temp_dir=str(tmp_path) if spill else None,
     )
 
 

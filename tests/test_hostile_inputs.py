@@ -199,6 +199,55 @@ def test_utf16_without_a_bom_says_so_in_the_nul_byte_rejection(tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
+# Values past max_line_bytes are refused without being held
+
+
+def traced_peak(fn) -> int:
+    """Peak bytes Python allocated while ``fn()`` ran (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_huge_tmx_seg_is_rejected_without_being_held(tmp_path):
+    huge = 40 * 1024 * 1024  # 40 MiB of text in one <seg>; max_line_bytes is 1 MiB
+    path = tmp_path / "huge.tmx"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('<?xml version="1.0" encoding="UTF-8"?>\n<tmx version="1.4"><header srclang="en"/><body>\n')
+        f.write(tu("before", "pahle", "1"))
+        f.write('<tu tuid="2"><tuv xml:lang="en"><seg>')
+        for _ in range(huge // (1 << 20)):
+            f.write("words" * (1 << 18))
+        f.write('</seg></tuv><tuv xml:lang="hi"><seg>do</seg></tuv></tu>\n')
+        f.write(tu("after", "baad", "3") + "</body></tmx>\n")
+    result = {}
+    peak = traced_peak(lambda: result.update(zip(("kept", "rejected"), read_all(TmxReader(src_lang="en", tgt_lang="hi"), path))))
+    kept, rejected = result["kept"], result["rejected"]
+    assert kept.column("id").to_pylist() == ["1", "3"]
+    assert [(r["id"], r["reason"]) for r in rejected.to_pylist()] == [("2", "line_too_long")]
+    assert peak < 8 * 1024 * 1024, f"{peak:,} bytes held for a 40 MiB <seg>"  # it held ~5x the <seg> before
+
+
+def test_a_json_line_of_millions_of_values_is_rejected_unparsed(tmp_path):
+    path = tmp_path / "values.jsonl"
+    n = 1_500_000  # "[]," is 3 bytes of text and a 56-byte list once parsed: ~90 MB for a 4.5 MB line
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('{"text": "fine"}\n')
+        f.write('{"text": "short, but its meta is not", "x": [' + ",".join(["[]"] * n) + "]}\n")
+        f.write('{"text": "also fine", "x": [1, 2, 3]}\n')
+    result = {}
+    reader = JsonlReader(lang="en", max_line_bytes=16 * 1024 * 1024)  # a raised limit lets the line in
+    peak = traced_peak(lambda: result.update(zip(("kept", "rejected"), read_all(reader, path))))
+    kept, rejected = result["kept"], result["rejected"]
+    assert kept.column("text").to_pylist() == ["fine", "also fine"]
+    assert [(r["offset"], r["reason"]) for r in rejected.to_pylist()] == [(2, "json_too_large")]
+    assert peak < 40 * 1024 * 1024, f"{peak:,} bytes held for a {path.stat().st_size:,}-byte file"
+
+
+# --------------------------------------------------------------------------------------------
 # Leftovers of a dead run; a live run's files
 
 
@@ -285,3 +334,137 @@ def test_temp_files_of_a_job_that_takes_no_lock_are_never_taken_for_leftovers(tm
     with pytest.raises(ConfigError, match="exists and is not empty"):
         prepare_output(load_recipe(recipe))
     assert live.read_bytes() == b"still being written"
+
+
+# --------------------------------------------------------------------------------------------
+# Broken files, odd names, hostile recipes and a failing disk
+
+
+@pytest.mark.parametrize("ext", list(CODECS))
+def test_a_truncated_compressed_file_keeps_its_complete_rows_and_ends_with_corrupt_file(tmp_path, ext):
+    lines = [f"line {i} of a download that was cut short" for i in range(80_000)]  # ~3 MB: several bzip2 blocks
+    data = CODECS[ext](("\n".join(lines) + "\n").encode())
+    path = tmp_path / f"cut.txt{ext}"
+    path.write_bytes(data[: int(len(data) * 0.7)])
+    kept, rejected = read_all(TextReader(lang="en"), path)
+    texts = kept.column("text").to_pylist()
+    assert 0 < len(texts) < len(lines) and texts == lines[: len(texts)]  # what decoded, in order, nothing made up
+    (row,) = rejected.to_pylist()
+    assert (row["reason"], row["file"], row["offset"]) == ("corrupt_file", str(path), len(texts) + 1)
+
+
+def test_a_binary_file_given_as_text_is_one_binary_file_row(tmp_path):
+    lines = "".join(f"line {i}\n" for i in range(5000)).encode()
+    gz = tmp_path / "data.txt"  # gzip data without its .gz
+    gz.write_bytes(gzip.compress(lines))
+    png = tmp_path / "image.txt"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 40)
+    for path, what in ((gz, "gzip"), (png, "PNG")):
+        kept, rejected = read_all(TextReader(lang="en"), path)
+        assert kept.num_rows == 0
+        (row,) = rejected.to_pylist()  # one row, not one per "line" of junk
+        assert row["reason"] == "binary_file" and row["file"] == str(path) and what in row["detail"]
+    text = tmp_path / "pk.txt"  # text that merely starts like a signature is read
+    text.write_text("PAR1 is the name of the first part\nsecond line\n", encoding="utf-8")
+    kept, rejected = read_all(TextReader(lang="en"), text)
+    assert kept.num_rows == 2 and rejected.num_rows == 0
+
+
+def test_an_id_past_the_limit_is_rejected_and_its_row_gets_a_derived_id(tmp_path):
+    from corpusforge.io.base import MAX_ID_BYTES
+
+    path = tmp_path / "ids.jsonl"
+    long_id = "x" * (MAX_ID_BYTES + 1)
+    path.write_text(
+        json.dumps({"id": "short", "text": "fine"}) + "\n" + json.dumps({"id": long_id, "text": "an id as long as a document"}) + "\n",
+        encoding="utf-8",
+    )
+    kept, rejected = read_all(JsonlReader(lang="en", id_field="id"), path)
+    assert kept.column("id").to_pylist() == ["short"]
+    (row,) = rejected.to_pylist()
+    assert row["reason"] == "id_too_long" and row["offset"] == 2 and len(row["id"]) < 100
+    assert kept.num_rows + rejected.num_rows == 2
+
+
+def test_a_symlink_loop_in_a_glob_ends_and_lists_each_file_once(tmp_path):
+    from corpusforge.beam.read import expand_patterns
+
+    data = tmp_path / "data"
+    (data / "sub").mkdir(parents=True)
+    (data / "sub" / "b.txt").write_text("hello\n", encoding="utf-8")
+    (data / "sub" / "loop").symlink_to(data, target_is_directory=True)  # data/sub/loop -> data
+    found = [path for path, _ in expand_patterns([str(data / "**" / "*.txt")])]
+    assert len(found) == len(set(found)) and str(data / "sub" / "b.txt") in found
+    assert all(len(Path(p).parts) < len(data.parts) + 8 for p in found)  # not followed round the loop
+
+
+def test_yaml_tags_in_a_recipe_are_refused_and_never_run(tmp_path):
+    marker = tmp_path / "pwned"
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(f"name: !!python/object/apply:os.system ['touch {marker}']\ninputs: []\noutput: {{path: out}}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML.*python/object/apply"):
+        load_recipe(recipe)
+    assert not marker.exists()
+
+
+def test_partition_values_never_escape_the_output_directory(tmp_path):
+    from corpusforge.io.shards import ShardMetadata, write_shards
+
+    values = ["../../escaped", "/etc/passwd", "..", ".", "a/b", "C:\\x", "%2e%2e", "_hidden", "null", "", None, "hin_Deva"]
+    schema = load_schema("segment")
+    rows = [{"id": f"{i:03d}", "source": "s", "text": f"row {i}", "lang": value} for i, value in enumerate(values)]
+    out = tmp_path / "out"
+    write_shards(
+        [pa.RecordBatch.from_pylist(rows, schema=schema)],
+        out,
+        schema=schema,
+        metadata=ShardMetadata(schema="segment.v2", recipe_hash="h"),
+        partition_by="lang",
+    )
+    everything = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert all(out in p.parents for p in everything)  # nothing written outside
+    files = [p for p in everything if p.suffix == ".parquet"]
+    assert all(p.parent.parent == out and not p.parent.name.startswith((".", "_")) for p in files)  # one plain folder each
+    assert len({p.parent for p in files}) == len(values)  # no two values share a folder
+    back = {r["id"]: r["lang"] for f in files for r in pq.read_table(f).to_pylist()}
+    assert back == {row["id"]: row["lang"] for row in rows}
+
+
+def test_an_output_directory_that_cannot_be_prepared_is_one_config_error(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from corpusforge.outputs import RunLock
+
+    recipe = write_recipe(tmp_path, tmp_path / "out", overwrite=False)
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(tmp_path / "out"))
+
+    monkeypatch.setattr(RunLock, "acquire", read_only)
+    assert main(["run", str(recipe), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "Read-only file system" in err and str(tmp_path / "out") in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "error", [(28, "No space left on device", "the disk is full"), (13, "Permission denied", "Permission denied")], ids=["ENOSPC", "EACCES"]
+)
+def test_a_disk_error_while_writing_is_one_line_and_leaves_no_visible_shard(tmp_path, monkeypatch, capsys, error):
+    from corpusforge.io.shards import ShardWriter
+
+    code, message, shown = error
+    out = tmp_path / "out"
+    recipe = write_recipe(tmp_path, out, overwrite=False)
+    original = ShardWriter.close
+
+    def fail(self):
+        raise OSError(code, message, self.path)
+
+    monkeypatch.setattr(ShardWriter, "close", fail)
+    assert main(["run", str(recipe), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert shown in err and str(out) in err and "Traceback" not in err
+    assert not list(out.rglob("part-*.parquet")) and not (out / "_manifest.json").exists()  # nothing half-written is visible
+    monkeypatch.setattr(ShardWriter, "close", original)
+    assert main(["run", str(recipe), "--no-progress"]) == 0  # the disk is back: the next run cleans up and succeeds
+    assert not [p for p in out.rglob(".tmp-*")] and (out / "_manifest.json").exists()

@@ -84,23 +84,73 @@ class _WriteBundlesFn(beam.DoFn):
             self._roller = None
 
 
-class _RouteRowsFn(beam.DoFn):
-    """Mode (b): key every row by (partition, blake2b(id) mod shard_count), a batch per key."""
+SPILL_MIME = "application/vnd.apache.arrow.stream"
+SPILL_BUFFER_BYTES = 64 * MiB  # routed rows a bundle holds before it spills them (per worker process)
 
-    def __init__(self, *, schema, partition_by, shard_count):
+
+class _SpillRowsFn(beam.DoFn):
+    """Mode (b), first half: route every row to its key (partition, blake2b(id) mod shard_count)
+    and spill each key's rows to a temporary Arrow IPC file under ``temp_dir``; emits
+    ``(key, spill path)``. Only these small references go through the shuffle, so a local runner
+    never holds the corpus in memory (it did, as pickled rows, at ~200x the input size). Holds at
+    most ``buffer_bytes`` of routed rows per bundle; past that, every key's rows are spilled
+    (all at once: each key's rows are slices of the same batches, so spilling one key would free
+    nothing)."""
+
+    def __init__(self, *, temp_dir: str, schema: pa.Schema, partition_by: str | None, shard_count: int, buffer_bytes: int):
+        self._temp_dir = temp_dir
         self._schema = schema
         self._partition_by = partition_by
         self._shard_count = shard_count
+        self._buffer_bytes = buffer_bytes
+        self._buffers: dict[tuple, list[pa.Table]] = {}
+        self._bytes = 0
+
+    def start_bundle(self):
+        self._buffers, self._bytes = {}, 0
 
     def process(self, batch):
         for partition, part in split_partitions(conform(batch, self._schema), self._partition_by):
             for bucket, rows in group_rows(part, hash_buckets(part.column("id"), self._shard_count)):
-                yield (partition, bucket), rows
+                self._buffers.setdefault((partition, bucket), []).append(rows)
+                self._bytes += rows.nbytes
+        if self._bytes > self._buffer_bytes:
+            yield from self._spill_all()
+
+    def finish_bundle(self):
+        for spilled in self._spill_all():
+            yield WindowedValue(spilled, GlobalWindow().max_timestamp(), [GlobalWindow()])
+
+    def _spill_all(self):
+        buffers, self._buffers, self._bytes = self._buffers, {}, 0
+        for key in sorted(buffers, key=lambda k: (k[0] is not None, k[0] or "", k[1])):
+            path = FileSystems.join(self._temp_dir, f"spill-{uuid.uuid4().hex}.arrow")
+            write_spill(path, self._schema, buffers.pop(key))
+            yield key, path
+
+
+def write_spill(path: str, schema: pa.Schema, tables: list[pa.Table]) -> None:
+    """Write ``tables`` (of ``schema``) to one Arrow IPC stream file at ``path``, on any Beam filesystem."""
+    sink = FileSystems.create(path, SPILL_MIME, CompressionTypes.UNCOMPRESSED)
+    stream = pa.PythonFile(sink, mode="w")
+    try:
+        with pa.ipc.new_stream(stream, schema) as writer:
+            for table in tables:
+                writer.write_table(table)
+    finally:
+        stream.close()
+
+
+def read_spill(path: str) -> pa.Table:
+    """The rows of one spill file (:func:`write_spill`)."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as source:
+        return pa.ipc.open_stream(pa.py_buffer(source.read())).read_all()
 
 
 class _WriteGroupsFn(beam.DoFn):
-    """Mode (b): one shard per (partition, bucket), its rows sorted, so the file's bytes depend
-    on its rows only. Holds one shard's rows in memory."""
+    """Mode (b), second half: one shard per key from its spill files, its rows sorted, so the
+    file's bytes depend on its rows only (not on how they were batched or spilled). Holds one
+    shard's rows in memory, twice while sorting."""
 
     def __init__(self, *, open_temp, schema, metadata, options):
         self._open_temp = open_temp
@@ -113,12 +163,13 @@ class _WriteGroupsFn(beam.DoFn):
         ]
 
     def process(self, element):
-        (partition, _), tables = element
-        table = pa.concat_tables(tables)
+        (partition, _), paths = element
+        table = pa.concat_tables([read_spill(path) for path in sorted(paths)])
         table = table.take(pc.sort_indices(table, sort_keys=self._sort_keys))
         path, sink = self._open_temp()
         writer = ShardWriter(sink, path=path, schema=self._schema, metadata=self._metadata, partition=partition, options=self._options)
         writer.write(table)
+        del table
         yield writer.close()
 
 
@@ -156,11 +207,14 @@ class WriteShards(beam.PTransform):
 
     ``shard_count=N``: rows go to shard ``blake2b(id) mod N`` (per partition), are grouped by a
     shuffle and sorted, so the files are byte-identical across runs, runners and batchings.
-    Costs a shuffle of all rows and holds one whole shard in a worker's memory;
-    ``target_shard_bytes`` does not apply. Empty buckets write no file.
+    Rows are spilled to Arrow files in the temp dir per key (at most 64 MiB held per bundle)
+    and only the file names are shuffled; the writer reads one shard's files, sorts and writes
+    them, holding that shard in memory (twice while sorting): choose
+    ``shard_count`` so a shard fits. Costs the spill's disk (about the data's Arrow size) until
+    the write ends; ``target_shard_bytes`` does not apply. Empty buckets write no file.
 
     Either way files are named ``[<value>/]part-00000-of-0000N.parquet`` (plain partition
-    folders, :func:`corpusforge.io.parquet.partition_dir`) in (partition, smallest id) order,
+    folders, :func:`corpusforge.io.shards.partition_dir`) in (partition, smallest id) order,
     appear by rename once all are written, and replace the shards an earlier
     write left in ``output_dir``. An empty input writes no shard. Temporary files go to
     ``<output_dir>/.tmp-<uuid>/``, the uuid drawn when the pipeline is built (so two concurrent
@@ -211,7 +265,16 @@ class WriteShards(beam.PTransform):
         else:
             temp_shards = (
                 batches
-                | "Route" >> beam.ParDo(_RouteRowsFn(schema=self._schema, partition_by=self._partition_by, shard_count=self._shard_count))
+                | "Route"
+                >> beam.ParDo(
+                    _SpillRowsFn(
+                        temp_dir=temp_dir,
+                        schema=self._schema,
+                        partition_by=self._partition_by,
+                        shard_count=self._shard_count,
+                        buffer_bytes=min(self._options.buffer_bytes, SPILL_BUFFER_BYTES),
+                    )
+                )
                 | "Group" >> beam.GroupByKey()
                 | "WriteGroups"
                 >> beam.ParDo(_WriteGroupsFn(open_temp=open_temp, schema=self._schema, metadata=self._metadata, options=self._options))
@@ -220,7 +283,19 @@ class WriteShards(beam.PTransform):
 
 
 def _write_manifest(
-    _, tally: Tally, sections: dict, *shard_lists, names, output_dir, config, recipe_hash, stages, models, lock_token
+    _,
+    tally: Tally,
+    sections: dict,
+    _after: list,
+    *shard_lists,
+    names,
+    output_dir,
+    config,
+    recipe_hash,
+    stages,
+    models,
+    lock_token,
+    cleanup,
 ) -> dict:
     manifest = build_manifest(
         tally,
@@ -243,6 +318,9 @@ def _write_manifest(
     finally:
         stream.close()
     FileSystems.rename([temp], [path])
+    gone = [folder for folder in cleanup if FileSystems.exists(folder)]  # the run's work folders (--resume, dedup spill)
+    if gone:
+        FileSystems.delete(gone)
     # The manifest is the run's last write: its claim on the directory (corpusforge.outputs.RunLock)
     # ends here; only this run's own lock file is removed, never another (live) run's.
     lock = FileSystems.join(output_dir, LOCK_NAME)
@@ -260,7 +338,9 @@ class WriteManifest(beam.PTransform):
     pipeline: ``p | WriteManifest(...)``. ``outputs`` maps output names to WriteShards results;
     the one named ``rejected`` must hold every rejected row of ``tally`` (a PCollection of one
     Tally, e.g. from ``SumTallies``). ``sections`` adds named top-level entries, each from a
-    PCollection of one JSON-serialisable value (language statistics, a sampling report)."""
+    PCollection of one JSON-serialisable value (language statistics, a sampling report).
+    ``after``: PCollections whose steps end before the manifest is written; ``cleanup``: the
+    run's work folders (for ``--resume``, deduplication's spill), removed once it is written."""
 
     def __init__(
         self,
@@ -274,8 +354,12 @@ class WriteManifest(beam.PTransform):
         models: dict | None = None,
         sections: dict[str, beam.PCollection] | None = None,
         lock_token: str | None = None,
+        after: list[beam.PCollection] | None = None,
+        cleanup: list[str] | None = None,
     ):
         super().__init__()
+        self._after = list(after or [])  # steps that must end first (completion records)
+        self._cleanup = list(cleanup or [])  # folders removed once the manifest is written
         json.dumps([config, stages, models])  # not JSON-serialisable: fail before the run
         self._lock_token = lock_token  # the run's claim on output_dir (RunLock.token), released with the manifest
         self._output_dir = output_dir
@@ -291,6 +375,7 @@ class WriteManifest(beam.PTransform):
         names = list(self._outputs)
         named = [pcoll | f"Section[{name}]" >> beam.Map(lambda value, name=name: (name, value)) for name, pcoll in self._sections.items()]
         sections = named | "Sections" >> beam.Flatten() if named else pbegin | "NoSections" >> beam.Create([])
+        after = self._after | "After" >> beam.Flatten() if self._after else pbegin | "NothingBefore" >> beam.Create([])
         return (
             pbegin
             | "Once" >> beam.Create([None])
@@ -299,6 +384,7 @@ class WriteManifest(beam.PTransform):
                 _write_manifest,
                 AsSingleton(self._tally),
                 AsDict(sections),
+                AsList(after),
                 *(AsList(self._outputs[name]) for name in names),
                 names=names,
                 output_dir=self._output_dir,
@@ -307,5 +393,6 @@ class WriteManifest(beam.PTransform):
                 stages=self._stages,
                 models=self._models,
                 lock_token=self._lock_token,
+                cleanup=self._cleanup,
             )
         )

@@ -29,6 +29,18 @@ from corpusforge.schemas import as_entries, load_schema
 
 MIB = 1 << 20
 PREVIEW_BYTES = 4096  # what a too-long line keeps for its preview
+MAX_ID_BYTES = 1024  # an input's own id longer than this is refused (id_too_long): ids are sort keys and shard statistics
+# Signatures of binary files a text format cannot read (a compressed file without its extension,
+# an archive, an image, a PDF): the file is one ``binary_file`` row, not a row per "line" of junk.
+_BINARY_MAGIC = (
+    (b"\x1f\x8b", "gzip data (name the file *.gz)"),
+    (b"\x28\xb5\x2f\xfd", "zstd data (name the file *.zst)"),
+    (b"BZh", "bzip2 data (name the file *.bz2)"),
+    (b"\xfd7zXZ\x00", "xz data (name the file *.xz)"),
+    (b"PK\x03\x04", "a zip archive (unpack it)"),
+    (b"\x89PNG\r\n", "a PNG image"),  # its signature goes on past a line end
+    (b"PAR1", "a Parquet file (use format: parquet)"),
+)
 _SKIP_BYTES = 1 << 16  # chunk size used to skip the rest of a too-long line
 _BOM = b"\xef\xbb\xbf"
 # Byte order marks of the wide encodings read by decoding (UTF-32 first: its LE mark starts like UTF-16's)
@@ -153,10 +165,17 @@ class FileBatches:
         self.rows_seen = 0  # rows and rejected rows handed out in chunks
 
     def id_for(self, position: int, own_id: str | None = None) -> str:
-        return own_id or stable_id(self.source, self.file_key, position)
+        """The input's own id, else (or when it is too long to be an id) one derived from the position."""
+        if own_id and not _id_too_long(own_id):
+            return own_id
+        return stable_id(self.source, self.file_key, position)
 
     def keep(self, position: int, fields: dict, own_id: str | None = None) -> None:
         """Add a record: ``fields`` holds the kind's columns besides ``id`` and ``source``."""
+        if own_id and _id_too_long(own_id):
+            size = len(own_id.encode("utf-8", "surrogatepass"))
+            self.reject(position, "id_too_long", f"the input's id is {size:,} bytes, over {MAX_ID_BYTES:,}: {own_id[:100]}...")
+            return
         self.last_position = position
         fields["id"] = self.id_for(position, own_id)
         fields["source"] = self.source
@@ -210,6 +229,10 @@ class FileBatches:
 # The line core
 
 
+def _id_too_long(own_id: str) -> bool:
+    return len(own_id) > MAX_ID_BYTES or len(own_id.encode("utf-8", "surrogatepass")) > MAX_ID_BYTES
+
+
 class Line(NamedTuple):
     """One input line: decoded ``text`` (line ending stripped), or a ``reason`` it was refused."""
 
@@ -260,13 +283,15 @@ def _decoded(stream: BinaryIO) -> BinaryIO:
     return stream if encoding is None else io.BufferedReader(_Utf8FromBom(stream, encoding), _SKIP_BYTES)
 
 
-def read_lines(stream: BinaryIO, max_line_bytes: int) -> Iterator[Line]:
+def read_lines(stream: BinaryIO, max_line_bytes: int, *, refuse_binary: bool = False) -> Iterator[Line]:
     """Lines of ``stream`` decoded as UTF-8, each checked for length, NUL bytes and encoding.
 
     Never holds more than ``max_line_bytes`` of one line: a longer line keeps a bounded prefix
     and the rest is skipped in chunks. A UTF-8 BOM at the start is removed; a UTF-16 or UTF-32
     one makes the stream decode as that encoding; ``\\r\\n`` and a trailing ``\\r`` are
-    stripped. Empty lines come through (what they mean is the format's call).
+    stripped. Empty lines come through (what they mean is the format's call). ``refuse_binary``:
+    a file that starts like a compressed file, an archive or an image raises FileRejected
+    (``binary_file``) instead of giving a rejected row per "line" of it.
     """
     stream = _decoded(stream)
     limit = max_line_bytes + 2  # room for "\r\n"
@@ -278,6 +303,8 @@ def read_lines(stream: BinaryIO, max_line_bytes: int) -> Iterator[Line]:
             return
         number += 1
         size = len(data)
+        if number == 1 and refuse_binary:
+            _refuse_binary(data)
         if size == limit and not data.endswith(b"\n"):
             head = data[:PREVIEW_BYTES]
             while data and not data.endswith(b"\n"):
@@ -291,6 +318,7 @@ def read_lines(stream: BinaryIO, max_line_bytes: int) -> Iterator[Line]:
             data = data[:-1]
         if number == 1 and data.startswith(_BOM):
             data = data[len(_BOM) :]
+
         if len(data) > max_line_bytes:
             yield Line(
                 number,
@@ -308,6 +336,21 @@ def read_lines(stream: BinaryIO, max_line_bytes: int) -> Iterator[Line]:
                 yield Line(number, size, data.decode("utf-8"), data)
             except UnicodeDecodeError as exc:
                 yield Line(number, size, None, data, "invalid_utf8", f"invalid UTF-8 at byte {exc.start} of the line: {exc.reason}")
+
+
+def _refuse_binary(first: bytes) -> None:
+    """End the file with one ``binary_file`` row when its first line starts with a binary file's
+    signature and is not clean UTF-8 text (so a text line that merely starts alike is read)."""
+    kind = next((what for magic, what in _BINARY_MAGIC if first.startswith(magic)), None)
+    if kind is None:
+        return
+    head = first[:PREVIEW_BYTES]
+    try:
+        clean = b"\x00" not in head and bool(head.decode("utf-8"))
+    except UnicodeDecodeError:  # a cut last character is not enough to tell
+        clean = False
+    if not clean:
+        raise FileRejected("binary_file", f"the file starts like {kind}, not text: it is not read", position=1, raw=first[:64])
 
 
 def _looks_wide(data: bytes) -> bool:
@@ -391,7 +434,7 @@ class LineReader(Reader):
 
     def _read(self, path: str, batches: FileBatches, opener: Opener) -> Iterator[Split]:
         with open_input(path, opener) as stream:
-            lines = read_lines(stream, self.max_line_bytes)
+            lines = read_lines(stream, self.max_line_bytes, refuse_binary=True)
             handle = self._line_handler(path, lines)
             for line in lines:
                 if line.reason:

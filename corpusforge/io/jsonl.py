@@ -24,6 +24,12 @@ from corpusforge.io.base import (
 
 # A \uD800-\uDFFF escape: json decodes it, but a lone one cannot be encoded as UTF-8.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+# Parsed JSON takes far more memory than its text: "[1,1,1,...]" holds a Python object per two
+# bytes (~40x the line). Lines longer than _CHECKED_CHARS have their values counted before they
+# are parsed; over MAX_JSON_VALUES the line is rejected (``json_too_large``) unparsed.
+MAX_JSON_VALUES = 1_000_000
+_CHECKED_CHARS = 1 << 18
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
 def lookup(record: dict, path: str) -> Any:
@@ -66,6 +72,11 @@ def parse_object(line: Line, batches: FileBatches) -> dict | None:
     problem = None
     if is_blank(line.text):
         problem = "empty_text", "blank line"
+    elif len(line.text) > _CHECKED_CHARS and (values := json_values(line.text)) > MAX_JSON_VALUES:
+        problem = (
+            "json_too_large",
+            f"about {values:,} JSON values in one line (over {MAX_JSON_VALUES:,}): not parsed, it would take ~{values * 40 // 1_000_000:,} MB",
+        )
     else:
         try:
             record = json.loads(line.text)
@@ -82,6 +93,13 @@ def parse_object(line: Line, batches: FileBatches) -> dict | None:
                 return record
     batches.reject(line.number, *problem, line.raw)
     return None
+
+
+def json_values(text: str) -> int:
+    """An upper bound on the values (strings, numbers, literals, arrays, objects) ``text`` would
+    parse into, counted without parsing: strings, plus the commas and openers outside them."""
+    rest, strings = _JSON_STRING.subn("", text)
+    return strings + rest.count(",") + rest.count("[") + rest.count("{") + 1
 
 
 def _has_lone_surrogate(record: dict) -> bool:

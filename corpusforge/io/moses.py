@@ -62,7 +62,9 @@ class MosesReader(Reader):
     def _read(self, path: str, batches: FileBatches, opener: Opener) -> Iterator[Split]:
         tgt_path = self.target_path(path)
         with open_input(path, opener) as src_stream, open_input(tgt_path, opener) as tgt_stream:
-            pairs = itertools.zip_longest(read_lines(src_stream, self.max_line_bytes), self._target_lines(tgt_stream, tgt_path))
+            pairs = itertools.zip_longest(
+                read_lines(src_stream, self.max_line_bytes, refuse_binary=True), self._target_lines(tgt_stream, tgt_path)
+            )
             unpaired = 0
             for src, tgt in pairs:
                 if src is None or tgt is None:
@@ -84,11 +86,12 @@ class MosesReader(Reader):
     def _target_lines(self, stream: BinaryIO, tgt_path: str) -> Iterator[Line]:
         """The target side's lines; damaged compressed data there is blamed on ``tgt_path``."""
         try:
-            yield from read_lines(stream, self.max_line_bytes)
+            yield from read_lines(stream, self.max_line_bytes, refuse_binary=True)
         except Exception as exc:
             ended = as_file_rejection(exc, tgt_path)
             if ended is None:
                 raise
+            ended.file = ended.file or tgt_path
             raise ended from exc
 
     def _pair(self, src: Line, tgt: Line, batches: FileBatches, tgt_path: str) -> None:

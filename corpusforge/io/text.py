@@ -57,7 +57,7 @@ class TextReader(LineReader):
             return
         with open_input(path, opener) as stream:
             document = _Document(self.max_line_bytes)
-            for line in read_lines(stream, self.max_line_bytes):
+            for line in read_lines(stream, self.max_line_bytes, refuse_binary=True):
                 if line.text is not None and is_blank(line.text):  # text is None exactly when there is a reason
                     document.finish(batches, self.lang)
                 else:

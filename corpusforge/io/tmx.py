@@ -16,7 +16,7 @@ import pyexpat
 import re
 from collections.abc import Iterator
 from typing import BinaryIO
-from xml.etree.ElementTree import TreeBuilder
+from xml.etree.ElementTree import Element, TreeBuilder
 
 from defusedxml.ElementTree import DefusedXMLParser, ParseError, iterparse
 
@@ -29,12 +29,51 @@ _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _ENTITY_MARK = "\x00"  # wraps an unexpanded entity's name in the text: XML text never holds NUL
 _ENTITY_REF = re.compile(r"&([^;&#\s]+);")
 _PREDEFINED = frozenset({"amp", "lt", "gt", "quot", "apos"})
+_OVERSIZED = "\x00oversized"  # set on a <tu> whose <seg> text went past max_line_bytes (never an XML name)
 
 
 class _EntityBomb(Exception):
     def __init__(self, name: str, size: int):
         super().__init__(name, size)
         self.name, self.size = name, size
+
+
+class _BoundedTarget:
+    """The tree builder behind the parser, keeping at most ``max_seg_bytes`` of each ``<seg>``'s
+    text: past that, the rest of the text is counted and dropped (never held), and the unit is
+    marked so the reader rejects it (``line_too_long``). expat hands text over in pieces of the
+    16 KiB the parser is fed, so a 100 MB ``<seg>`` never exists in memory."""
+
+    def __init__(self, max_seg_bytes: int):
+        self._builder = TreeBuilder()
+        self._limit = max_seg_bytes
+        self._unit: Element | None = None  # the open <tu>
+        self._seg_bytes = 0
+
+    def start(self, tag: str, attrs: dict):
+        element = self._builder.start(tag, attrs)
+        name = _local(tag)
+        if name == "tu":
+            self._unit = element
+        elif name == "seg":
+            self._seg_bytes = 0
+        return element
+
+    def end(self, tag: str):
+        return self._builder.end(tag)
+
+    def data(self, text: str) -> None:
+        if self._seg_bytes > self._limit:
+            self._seg_bytes += len(text)  # characters, at least: what the message reports
+            return
+        self._seg_bytes += len(text.encode("utf-8", "surrogatepass"))
+        if self._seg_bytes > self._limit and self._unit is not None:
+            self._unit.set(_OVERSIZED, "1")
+            return
+        self._builder.data(text)
+
+    def close(self):
+        return self._builder.close()
 
 
 class _UnexpandingParser(DefusedXMLParser):
@@ -44,7 +83,7 @@ class _UnexpandingParser(DefusedXMLParser):
     expanding them; one larger than ``max_entity_bytes`` raises :class:`_EntityBomb`."""
 
     def __init__(self, *, max_entity_bytes: int):
-        super().__init__(target=TreeBuilder(), forbid_dtd=False, forbid_entities=False, forbid_external=False)
+        super().__init__(target=_BoundedTarget(max_entity_bytes), forbid_dtd=False, forbid_entities=False, forbid_external=False)
         self._max_entity_bytes = max_entity_bytes
         self._sizes: dict[str, int] = {}
         expat = self.parser
@@ -83,7 +122,9 @@ class TmxReader(Reader):
     A ``<tuv>`` matches a wanted language by language (``en-US`` matches ``eng_Latn``), via
     ``xml:lang`` or the old ``lang`` attribute; its ``<seg>`` text includes inline markup's
     text, whitespace-trimmed; ``tuid`` is the id. Elements match by local name, so a TMX in a
-    default namespace reads the same. Memory holds one unit at a time. A unit
+    default namespace reads the same. Memory holds one unit at a time, and at most
+    ``max_line_bytes`` of one ``<seg>`` (a longer one is rejected as ``line_too_long`` without
+    being held). A unit
     lacking a language or with an empty ``<seg>`` is rejected (``tmx_bad_unit``), one whose text
     uses an entity of the DTD as ``tmx_entity`` (the other units are kept); a file that
     stops being well-formed (or declares an encoding that cannot decode it) keeps the units
@@ -129,6 +170,10 @@ class TmxReader(Reader):
 
     def _unit(self, tu, index: int, batches: FileBatches) -> None:
         own_id = as_id(tu.get("tuid"))
+        if tu.get(_OVERSIZED):
+            detail = f"a <seg> of the unit is over max_line_bytes={self.max_line_bytes}; the rest of its text was skipped unread"
+            batches.reject(index, "line_too_long", detail, own_id=own_id)
+            return
         marked = "".join(tu.itertext()).split(_ENTITY_MARK)[1::2]
         if marked:
             names = ", ".join(dict.fromkeys(f"&{name};" for name in marked))
