@@ -1,6 +1,7 @@
 """Script detection from Unicode script properties: each text's dominant script (ISO 15924), the
 share of every script among its letters, and a mixed-script flag, computed for a whole column
-at once.
+at once (:func:`script_profile`); and one word's dominant script (:func:`word_script`). Shared by
+the ``script``, ``lid`` and ``token_tags`` stages.
 
 How: a table maps every code point to its Unicode ``Script`` value (built once per process from
 the ``regex`` module's ``\\p{sc=...}`` classes for every ISO 15924 code in the IANA registry
