@@ -6,7 +6,16 @@ Metrics per language: exact match (case-insensitive) and character error rate (e
 distance / reference length, summed over words).
 
     nice .venv/bin/python benchmarks/translit_accuracy.py            # evaluate
-    .venv/bin/python benchmarks/translit_accuracy.py --build         # rebuild the list (needs Babel)
+    .venv/bin/python benchmarks/translit_accuracy.py --build         # rebuild the lists (needs Babel)
+
+Urdu (``corpusforge/data/translit_eval_urdu.tsv``, built the same way by ``--build``): the CLDR
+names of territories, languages and time-zone cities in the ``ur`` and ``hi`` locales for the same
+key, each one word, give (Urdu, Devanagari) pairs; where the Hindi name passes the romanisation
+test above against the English name, the English name is the pair's Latin form. Reported:
+exact match and CER for Urdu -> Devanagari (corpusforge's reading rules against aksharamukha's
+``Urdu`` and ``Arab-Ur`` readers) and Urdu -> Latin (uroman; corpusforge's Devanagari then
+``informal``; and ISO 15919 without diacritics). Both sides are unvocalised spellings of the
+same name, so no system can reach 100 %.
 
 How the list is built (``--build``): from Unicode CLDR as Babel ships it, the names of
 territories, languages and time-zone cities in the locales hi, mr, ne, bn, gu, pa, or, ta, te,
@@ -28,9 +37,10 @@ from collections import defaultdict
 from pathlib import Path
 
 from corpusforge.records import stable_id
-from corpusforge.transforms.translit import Transliterator
+from corpusforge.translit import Transliterator, run_pattern
 
 EVAL = Path(__file__).resolve().parents[1] / "corpusforge" / "data" / "translit_eval.tsv"
+EVAL_URDU = EVAL.with_name("translit_eval_urdu.tsv")
 LOCALES = ("hi", "mr", "ne", "bn", "gu", "pa", "or", "ta", "te", "kn", "ml", "si")
 SOUTH_ASIA = ("IN", "NP", "BD", "LK", "BT", "PK", "MV")
 INDIC_SCRIPTS = (
@@ -120,6 +130,93 @@ def build(per_language: int) -> None:
     print(f"wrote {len(rows)} rows to {EVAL}")
 
 
+def build_urdu() -> None:
+    import babel
+    from babel import Locale
+    from babel.core import get_cldr_version
+
+    urdu, hindi, english = Locale.parse("ur"), Locale.parse("hi"), Locale.parse("en")
+    iso = Transliterator(source="hin_Deva", target="iso")
+    urdu_runs, hindi_runs = run_pattern("urdu"), run_pattern("devanagari")
+
+    def names(loc: Locale) -> dict[tuple[str, str], str]:
+        out = {("territory", k): v for k, v in loc.territories.items()}
+        out |= {("language", k): v for k, v in loc.languages.items()}
+        out |= {("city", k): z.get("city") for k, z in loc.time_zones.items()}
+        return {k: v for k, v in out.items() if v}
+
+    ur, hi, en = names(urdu), names(hindi), names(english)
+    en |= {("city", k): k.rsplit("/", 1)[-1].replace("_", " ") for (c, k) in ur if c == "city" and ("city", k) not in en}
+    rows = []
+    for key in sorted(set(ur) & set(hi)):
+        u, h = ur[key], hi[key]
+        if urdu_runs.fullmatch(u) is None or hindi_runs.fullmatch(h) is None:
+            continue
+        latin = en.get(key, "")
+        if not (latin.isalpha() and latin.isascii() and skeleton(iso.text(h)) == skeleton(latin)):
+            latin = ""
+        rows.append((*key, u, h, latin))
+    with EVAL_URDU.open("w", encoding="utf-8", newline="") as f:
+        f.write(
+            f"# Names from Unicode CLDR {get_cldr_version()} as shipped by Babel {babel.__version__} (locale data: Unicode License v3; "
+            "Babel: BSD-3-Clause). The Urdu and Hindi names of one territory, language or time-zone city; latin is the English name "
+            "where it romanises the Hindi one (see benchmarks/translit_accuracy.py, which rebuilds this file). Held back: not used "
+            "to choose Urdu reading rules.\n"
+        )
+        writer = csv.writer(f, delimiter="\t", lineterminator="\n")
+        writer.writerow(["category", "key", "urdu", "devanagari", "latin"])
+        writer.writerows(rows)
+    print(f"wrote {len(rows)} Urdu rows ({sum(1 for r in rows if r[-1])} with a Latin form) to {EVAL_URDU}")
+
+
+def evaluate_urdu() -> None:
+    import warnings
+
+    from corpusforge.translit import transliterator
+
+    with EVAL_URDU.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader((line for line in f if not line.startswith("#")), delimiter="\t"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from aksharamukha import transliterate as aksharamukha
+    deva = Transliterator(source="urd_Arab", target="Deva")
+    informal = Transliterator(source="urd_Arab", target="informal")
+    iso = Transliterator(source="urd_Arab", target="iso")
+    uroman = transliterator(source="auto", target="uroman", language="urd")
+    to_deva = {
+        "corpusforge rules": deva.word,
+        "aksharamukha Urdu": lambda w: aksharamukha.process("Urdu", "Devanagari", w),
+        "aksharamukha Arab-Ur": lambda w: aksharamukha.process("Arab-Ur", "Deva", w, param="script_code"),
+    }
+    to_latin = {
+        "uroman": uroman.text,
+        "corpusforge informal": informal.word,
+        "ISO 15919 without diacritics": lambda w: plain(iso.word(w)),
+    }
+    to_urdu = {
+        "corpusforge (aksharamukha, short vowels removed)": Transliterator(source="hin_Deva", target="urdu").word,
+        "aksharamukha Urdu as it writes it": lambda w: aksharamukha.process("Devanagari", "Urdu", w),
+    }
+    latin_rows = [r for r in rows if r["latin"]]
+    print(f"{EVAL_URDU.name}: {len(rows)} Urdu words with Devanagari forms, {len(latin_rows)} with Latin forms")
+    for title, systems, items, ref in (
+        ("Urdu -> Devanagari", to_deva, rows, "devanagari"),
+        ("Urdu -> Latin", to_latin, latin_rows, "latin"),
+        ("Devanagari -> Urdu", to_urdu, rows, "urdu"),
+    ):
+        print(f"{title} ({len(items)} words): exact / CER")
+        for name, convert in systems.items():
+            exact = errors = length = 0
+            for row in items:
+                given = row["devanagari"] if ref == "urdu" else row["urdu"]
+                out, want = unicodedata.normalize("NFC", convert(given).lower()), unicodedata.normalize("NFC", row[ref].lower())
+                exact += out == want
+                errors += distance(out, want)
+                length += len(want)
+            print(f"  {name:50} {exact / len(items):6.1%}  {errors / length:6.3f}")
+    print()
+
+
 def load() -> list[dict]:
     with EVAL.open(encoding="utf-8", newline="") as f:
         lines = (line for line in f if not line.startswith("#"))
@@ -206,6 +303,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.build:
         build(args.per_language)
+        build_urdu()
+    evaluate_urdu()
     evaluate(args.show)
 
 

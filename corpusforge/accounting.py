@@ -14,6 +14,9 @@ from corpusforge.records import Split
 READ_STAGE = "read"
 WRITE_STAGE = "write"
 FILES = "files"  # outcome: input files read
+# outcome: duplicates that are also listed in the rejected output (near-duplicates, with their
+# survivor); they count once, as duplicates, and make up the rejected output's extra rows
+DUPLICATE_STORED = "duplicate_stored"
 
 
 @dataclass

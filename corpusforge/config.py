@@ -58,6 +58,8 @@ STAGES = {
     "translate": "corpusforge.transforms.translate:TranslateStage",
     "entity_switch": "corpusforge.transforms.codeswitch:EntitySwitchStage",
     "dictionary_switch": "corpusforge.transforms.codeswitch:DictionarySwitchStage",
+    "quality": "corpusforge.transforms.quality:QualityScorer",
+    "quality_filter": "corpusforge.transforms.quality:QualityFilter",
 }
 
 
@@ -220,6 +222,30 @@ class DedupSpec(_Strict):
     scope: Literal["global", "source", "none"] = "global"
 
 
+class NearDedupSpec(_Strict):
+    """Near-duplicate removal after the stages (see ``corpusforge.dedup.near.NearDedupParams``
+    for what each key means); off unless the recipe has a ``near_dedup`` key."""
+
+    threshold: float = pydantic.Field(default=0.8, gt=0.0, le=1.0)
+    ngram: int = pydantic.Field(default=5, ge=1)
+    num_perm: int = pydantic.Field(default=128, ge=1)
+    bands: int = pydantic.Field(default=25, ge=1, le=63)
+    rows: int = pydantic.Field(default=5, ge=1, le=64)
+    seed: int = 1
+    method: Literal["rensa", "numpy"] = "rensa"
+    scope: Literal["lang", "source", "global"] = "lang"
+    bitext: Literal["pair", "src", "tgt", "none"] = "pair"
+    # shuffle groups per bucket; each holds about rows x bands / partitions band keys: raise it
+    # with the corpus (16 suits ~10M rows a language). The output does not change.
+    partitions: int = pydantic.Field(default=16, ge=1)
+
+    @pydantic.model_validator(mode="after")
+    def _bands_fit(self) -> NearDedupSpec:
+        if self.bands * self.rows > self.num_perm:
+            raise ValueError(f"bands x rows ({self.bands} x {self.rows}) must not exceed num_perm ({self.num_perm})")
+        return self
+
+
 class OutputSpec(_Strict):
     path: str
     shard_count: int | None = pydantic.Field(default=None, ge=1)
@@ -234,6 +260,7 @@ class RecipeSpec(_Strict):
     inputs: list[InputSpec] = pydantic.Field(min_length=1)
     stages: list[dict[str, dict[str, Any] | None]] = [{"normalize": {}}]
     dedup: DedupSpec = DedupSpec()
+    near_dedup: NearDedupSpec | None = None
     # Reshuffle record batches after reading, so that the stages of a few large files run on
     # every worker (Dataflow, Flink); costs one shuffle of the data, and on the local runner
     # holds the whole input in memory. The output does not change.
@@ -459,7 +486,7 @@ def _check_stage_order(stages: list[Any], input_kinds: set[str]) -> None:
 # Stage options that name files (models, lexicons, tables): relative ones are read from the
 # recipe's folder, like input paths, so a recipe and its models can move together.
 PATH_OPTIONS = frozenset(
-    {"model", "model_path", "parallel", "table", "lexicon_path", "dictionary_path", "source_spm", "target_spm", "lexicons"}
+    {"model", "model_path", "parallel", "table", "lexicon_path", "dictionary_path", "source_spm", "target_spm", "lexicons", "words_file"}
 )
 
 

@@ -365,3 +365,23 @@ def code_for_label(label: str, text_scripts: str | None = None) -> str:
     scripts = text_scripts.split("+") if text_scripts else [None]
     chosen = next((s for s in scripts if s and _writes(likely, s)), scripts[0])
     return read_code(raw, fold_script(likely, chosen))
+
+
+def macrolanguage(code: str) -> str:
+    """ISO 639-3 code of a code's macrolanguage where FLORES-200 names an individual language
+    (``pes_Arab`` -> ``fas``, ``arb_Arab`` -> ``ara``), else its language (``hin_Deva`` -> ``hin``):
+    what tools that key rules by ISO 639-2/3 macrolanguages (uroman) read."""
+    alpha3 = language_of(code)
+    return _FLORES_TO_MACRO.get(alpha3, alpha3)
+
+
+@functools.lru_cache(maxsize=4096)
+def canonical_or_none(code: str | None) -> str | None:
+    """:func:`canonical`, or None for a missing or unreadable code: for row values a stage leaves
+    alone rather than refuses."""
+    if not code:
+        return None
+    try:
+        return canonical(code)
+    except (LanguageCodeError, LookupError):
+        return None

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from typing import BinaryIO
 
 from corpusforge import __version__
-from corpusforge.accounting import FILES, READ_STAGE, WRITE_STAGE, Tally
+from corpusforge.accounting import DUPLICATE_STORED, FILES, READ_STAGE, WRITE_STAGE, Tally
 from corpusforge.io.shards import ShardInfo
 
 MANIFEST_NAME = "_manifest.json"
@@ -49,7 +49,8 @@ def build_manifest(
     """The manifest of a run from its stage tally and the shards of each output.
 
     Rows in the record outputs count as ``written`` (stage ``write``), rows in the output named
-    ``rejected`` as ``stored``, which must equal the tally's rejected count. ``tally`` must not
+    ``rejected`` as ``stored``, which must equal the tally's rejected count plus the
+    near-duplicates listed there (outcome ``duplicate_stored``). ``tally`` must not
     already hold write counts (they would count twice). File paths are made relative to
     ``output_dir``.
     """
@@ -96,6 +97,7 @@ def _source_counts(tally: Tally, source: str | None) -> dict:
     written twice (< 0)."""
     counts = tally.balance(source)
     stored = tally.total(STORED, WRITE_STAGE, source)
+    listed_duplicates = tally.total(DUPLICATE_STORED, source=source)  # near-duplicates listed in rejected/
     return {
         "files": tally.total(FILES, READ_STAGE, source),
         "read": counts["read"],
@@ -106,7 +108,7 @@ def _source_counts(tally: Tally, source: str | None) -> dict:
         "rejected_by_stage": _rejections(tally, source),
         "rejected_stored": stored,
         "unaccounted": counts["read"] + counts["created"] - counts["written"] - counts["rejected"] - counts["duplicates"],
-        "balanced": counts["balanced"] and stored == counts["rejected"],
+        "balanced": counts["balanced"] and stored == counts["rejected"] + listed_duplicates,
     }
 
 

@@ -20,8 +20,8 @@ from corpusforge.lid import EnsembleIdentifier, EnsembleRule, FastTextIdentifier
 from corpusforge.lid.lexicons import builtin_lexicon
 from corpusforge.lid.models import HELIPORT_NONE, heliport_label
 from corpusforge.transforms.lid import LanguageIdentifier
-from corpusforge.transforms.romanize import InformalRomanizer
 from corpusforge.transforms.tokens import TokenTagger, tokenize
+from corpusforge.translit.romanize import InformalRomanizer
 
 DEV = Path(__file__).parent / "data" / "hinglish_dev.tsv"
 HAS_HELIPORT = importlib.util.find_spec("heliport") is not None

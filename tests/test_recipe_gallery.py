@@ -38,6 +38,7 @@ RUN_BY = {
     "entitycs_codeswitch.yaml": "test_entitycs_switches_entities_into_the_target_languages",
     "xnli_translate_test.yaml": "test_xnli_translate_test_writes_a_row_per_row_and_target",
     "balanced_mixture.yaml": "test_balanced_mixture_moves_shares_towards_the_temperature_targets",
+    "conditional_translit.yaml": "test_translit_scripts.py",
 }
 DEMO = resources.files("corpusforge") / "data" / "demo"
 

@@ -15,16 +15,9 @@ import regex
 
 from corpusforge.config import ConfigError, construct
 from corpusforge.schemas import load_schema
-from corpusforge.transforms.romanize import InformalRomanizer
-from corpusforge.transforms.translit import (
-    BRAHMIC,
-    ROMAN,
-    TransliterateStage,
-    TransliterationError,
-    TransliterationPairs,
-    Transliterator,
-    run_pattern,
-)
+from corpusforge.transforms.translit import TransliterateStage, TransliterationPairs
+from corpusforge.translit import BRAHMIC, ROMAN, TransliterationError, Transliterator, run_pattern
+from corpusforge.translit.romanize import InformalRomanizer
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEVA_RUN = regex.compile(r"[\p{sc=Deva}\u200c\u200d]+")
@@ -256,7 +249,9 @@ def test_segment_mode_reads_the_source_from_lang_and_script_columns():
         {"text": "ঠিক আছে", "lang": None, "script": None},
     ]
     split = TransliterateStage(target="Deva").process(segments(rows))
-    assert split.kept.column("text_translit").to_pylist() == ["यह ठीक है।", "एकटि बैध IPv4 ठिकाना दिन।", None, None, None]
+    urdu = Transliterator(source="urd_Arab", target="Deva").text(rows[2]["text"])
+    assert split.kept.column("text_translit").to_pylist() == ["यह ठीक है।", "एकटि बैध IPv4 ठिकाना दिन।", urdu, None, None]
+    assert not regex.search(r"\p{sc=Arab}", urdu) and regex.search(r"\p{sc=Deva}", urdu)
     iso = TransliterateStage(target="iso", source="Beng").process(segments(rows)).kept.column("text_translit")
     assert iso.to_pylist()[1:] == ["ēkaṭi baidha IPv4 ṭhikānā dina।", None, None, "ṭhika āchē"]
 
@@ -292,9 +287,14 @@ def test_pairs_are_bitext_records_counted_as_created():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"target": "urdu"}, "not usable"),
-        ({"target": "iso", "source": "urd_Arab"}, "Arab"),
-        ({"target": "Deva", "mode": "tag", "tag": "ur"}, "Arab"),
+        ({"target": "Cyrl"}, "nothing here writes"),
+        ({"target": "iso", "source": "rus_Cyrl"}, "only be romanised with target 'uroman'"),
+        ({"target": "Deva", "source": "fas_Arab"}, "only be romanised with target 'uroman'"),
+        ({"target": "uroman", "source": "iast"}, "already Latin"),
+        ({"target": "iso", "source": "uroman"}, "target only"),
+        ({"target": "iso", "mode": "words", "source": "Deva"}, "needs words_file"),
+        ({"target": "iso", "mode": "words", "word_class": "x"}, "give source"),
+        ({"target": "iso", "source": "Deva", "mode": "words", "words_file": "/nonexistent/words.txt"}, "not a file"),
         ({"target": "Latn"}, "romanisation"),
         ({"target": "iso", "source": "informal"}, "target only"),
         ({"target": "iso", "source": "iso"}, "both"),
@@ -316,8 +316,8 @@ def test_constructor_is_typed_for_recipe_validation_and_picklable():
     assert construct(TransliterateStage, {"target": "iso", "mode": "script", "source": "Deva"}, "stages.translit").mode == "script"
     with pytest.raises(ConfigError, match="mode"):
         construct(TransliterateStage, {"target": "iso", "mode": "sentence"}, "stages.translit")
-    with pytest.raises(ConfigError, match="not usable"):
-        construct(TransliterateStage, {"target": "urdu"}, "stages.translit")
+    with pytest.raises(ConfigError, match="nothing here writes"):
+        construct(TransliterateStage, {"target": "Thai"}, "stages.translit")
     stage = TransliterateStage(target="iso", source="Deva", mode="script")
     batch = segments([{"text": "यह ठीक है", "lang": "hin_Deva"}])
     clone = pickle.loads(pickle.dumps(stage))

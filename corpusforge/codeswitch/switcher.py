@@ -28,7 +28,7 @@ from corpusforge.records import stable_id
 from corpusforge.schemas import as_entries, conform, load_schema
 
 if TYPE_CHECKING:
-    from corpusforge.transforms.translit import Transliterator
+    from corpusforge.translit import Transliterator
 
 ENTITY = "entity"
 DICTIONARY = "dictionary"
@@ -174,7 +174,7 @@ class EntitySwitcher:
       entity has a label (EntityCS's rule); ``entity``: drawn per entity from the ``targets`` in
       which it has a label.
     - Missing label (``missing``): ``skip`` the entity, or ``transliterate`` a label it has into
-      the target's script where :mod:`corpusforge.transforms.translit` supports the pair (a
+      the target's script where :mod:`corpusforge.translit` supports the pair (a
       Brahmic-script label into another Brahmic script; for a ``Latn`` target, the same
       language's Brahmic label romanised informally: ``hin_Deva`` -> ``hin_Latn``). Such spans
       have method ``transliteration``. A label equal to the mention's text is no switch and is
@@ -311,7 +311,7 @@ class EntitySwitcher:
         return self._replacements[cache_key]
 
     def _transliterate(self, entity: Entity, target: str) -> str | None:
-        from corpusforge.transforms.translit import BRAHMIC, INFORMAL, Transliterator
+        from corpusforge.translit import BRAHMIC, INFORMAL, Transliterator
 
         script, lang = script_of(target), language_of(target)
         if script == "Latn":

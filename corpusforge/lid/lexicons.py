@@ -12,7 +12,7 @@ import regex
 
 from corpusforge.languages import alpha2, script_of
 from corpusforge.lid.romanized import DEVANAGARI, Lexicon, romanized_lexicon, wordfreq_lexicon
-from corpusforge.transforms.romanize import InformalRomanizer
+from corpusforge.translit.romanize import InformalRomanizer
 
 __all__ = ["ROMANIZED", "builtin_lexicon", "lexicon_versions", "load_lexicon"]
 
@@ -25,7 +25,7 @@ def builtin_lexicon(code: str) -> Lexicon | None:
     """The built-in word lexicon of a canonical code, built on first use in a process and shared
     by every stage there (None when there is none): ``hin_Latn`` is wordfreq's Devanagari Hindi
     list romanised (:func:`~corpusforge.lid.romanized.romanized_lexicon` with
-    :class:`~corpusforge.transforms.romanize.InformalRomanizer`, ~4 s, ~46k spellings); any other
+    :class:`~corpusforge.translit.romanize.InformalRomanizer`, ~4 s, ~46k spellings); any other
     code is wordfreq's list of its language, words in its script only (~1 s for English)."""
     import wordfreq
 
@@ -52,7 +52,7 @@ def lexicon_versions() -> str:
     """What the built-in lexicons are made of, for shard metadata (they change with these)."""
     from importlib.metadata import version
 
-    from corpusforge.transforms.romanize import RULES_VERSION
+    from corpusforge.translit.romanize import RULES_VERSION
 
     return f"wordfreq-{version('wordfreq')}, informal romaniser rules {RULES_VERSION}"
 

@@ -19,10 +19,12 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from corpusforge import __version__
 from corpusforge.beam.dedup import DeduplicateExact
 from corpusforge.beam.multiway import GatherTuples
+from corpusforge.beam.near_dedup import DeduplicateNear
 from corpusforge.beam.read import ReadInputs, ReadSource
 from corpusforge.beam.stages import ApplyStage, ReportStatistics, SumTallies
 from corpusforge.beam.write import WriteManifest, WriteShards
 from corpusforge.config import ConfigError, Recipe
+from corpusforge.dedup.near import CLUSTER_SIZE, NearDedupParams
 from corpusforge.io.shards import ShardMetadata
 from corpusforge.manifest import stage_models
 from corpusforge.outputs import CORPUS_LAYOUT, LocalStore, OutputDirectory, RunLock, is_url
@@ -44,10 +46,18 @@ def gathered_schema(recipe: Recipe, kind: str):
     return extend(load_schema(kind), derive_fields(recipe, kind))
 
 
+def near_dedup_params(recipe: Recipe) -> NearDedupParams | None:
+    """The recipe's near-dedup parameters, or None when it has no ``near_dedup``."""
+    spec = recipe.spec.near_dedup
+    return None if spec is None else NearDedupParams(**spec.model_dump(exclude={"partitions"}))
+
+
 def output_schema(recipe: Recipe, kind: str):
-    """Base schema plus the columns the recipe's stages declare for ``kind``, fixed before the run."""
+    """Base schema plus the columns the recipe's stages declare for ``kind`` (and near-dedup's
+    ``dup_cluster_size``), fixed before the run."""
     fields = [f for stage in recipe.stages_for(kind) if not stage.derives for f in stage.output_fields(kind)]
-    return extend(gathered_schema(recipe, kind), fields)
+    near = near_dedup_params(recipe)
+    return extend(gathered_schema(recipe, kind), fields + ([CLUSTER_SIZE] if near and near.applies_to(kind) else []))
 
 
 class _Run:
@@ -125,11 +135,19 @@ class _Run:
         self.write(kind, records, output_schema(recipe, kind), partition=True)
 
     def dedup(self, kind: Kind, records):
-        """Exact dedup. It runs after the stages, or just before byte-budget sampling, so that the
-        mixture is drawn from unique rows and its up-sampled copies are not removed again."""
+        """Exact dedup, then near-dedup when the recipe asks. It runs after the stages, or just
+        before byte-budget sampling, so that the mixture is drawn from unique rows and its
+        up-sampled copies are not removed again."""
         out = records | f"Dedup[{kind}]" >> DeduplicateExact(kind=kind, scope=self.recipe.spec.dedup.scope)
         self.tallies.append(out.counts)
-        return out.unique
+        near = near_dedup_params(self.recipe)
+        if near is None or not near.applies_to(kind):
+            return out.unique
+        partitions = self.recipe.spec.near_dedup.partitions if self.recipe.spec.near_dedup else 16
+        near_out = out.unique | f"NearDedup[{kind}]" >> DeduplicateNear(near, kind, partitions=partitions)
+        self.rejected.append(near_out.rejected)
+        self.tallies.append(near_out.counts)
+        return near_out.unique
 
     def join(self, kind: str, index: int, records, arriving: list, schema):
         """Conform arriving record batches to the kind's schema and merge them into ``records``.

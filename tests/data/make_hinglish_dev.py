@@ -17,8 +17,8 @@ from pathlib import Path
 
 import regex
 
-from corpusforge.transforms.romanize import InformalRomanizer
 from corpusforge.transforms.tokens import tokenize
+from corpusforge.translit.romanize import InformalRomanizer
 
 HERE = Path(__file__).parent
 HI, EN = "hin_Latn", "eng_Latn"

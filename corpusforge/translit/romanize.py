@@ -3,7 +3,7 @@
 ``yaha philma bahuta acchī thī``).
 
 The romaniser reads one Devanagari word (other Brahmic scripts are first converted to
-Devanagari by :mod:`corpusforge.transforms.translit`) as a sequence of syllables, decides which
+Devanagari by :mod:`corpusforge.translit.engine`) as a sequence of syllables, decides which
 inherent vowels are silent, and spells each unit from a fixed table. Rules (version
 :data:`RULES_VERSION`; bump it whenever output changes):
 
@@ -23,7 +23,8 @@ and to chat usage):
 
 Inherent-vowel (schwa) deletion, for the languages in :data:`SCHWA_LANGUAGES` only (Hindi,
 Marathi, Nepali as asked; Gujarati, Punjabi and Bengali, whose speech drops the inherent vowel
-in the same places). Other languages keep every inherent ``a``.
+in the same places; Urdu, read through Devanagari, as Hindi: they are one spoken language). Other
+languages keep every inherent ``a``.
 1. Word-final: the inherent vowel of the last consonant is silent (``kamal``, ``bahut``) unless
    the word has no other vowel (``na``), the consonant carries a nasal or visarga (``evan``),
    or it ends a consonant cluster: then Hindi, Gujarati and Punjabi keep it only after
@@ -63,6 +64,7 @@ SCHWA_LANGUAGES: dict[str, frozenset[str] | None] = {
     "hin": frozenset("यरलव"),
     "guj": frozenset("यरलव"),
     "pan": frozenset("यरलव"),
+    "urd": frozenset("यरलव"),
     "mar": None,
     "npi": None,
     "ben": None,
