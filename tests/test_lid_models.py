@@ -17,8 +17,9 @@ import pytest
 
 from corpusforge.languages import code_for_label, is_canonical, language_of
 from corpusforge.lid import EnsembleIdentifier, EnsembleRule, FastTextIdentifier, hindi_spellings
+from corpusforge.lid.lexicons import builtin_lexicon
 from corpusforge.lid.models import HELIPORT_NONE, heliport_label
-from corpusforge.transforms.lid import LanguageIdentifier, builtin_lexicon
+from corpusforge.transforms.lid import LanguageIdentifier
 from corpusforge.transforms.tokens import TokenTagger, tokenize
 from corpusforge.translit.romanize import InformalRomanizer
 

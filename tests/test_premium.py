@@ -12,12 +12,13 @@ import pytest
 
 from corpusforge.premium import (
     FewUnitsWarning,
+    LanguageStats,
     PremiumTable,
     byte_premiums_from_parallel,
     premium,
 )
 from corpusforge.schemas import conform, extend, load_schema
-from corpusforge.transforms.premium import BytePremiumAnnotator, LanguageStats
+from corpusforge.transforms.premium import BytePremiumAnnotator
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"

@@ -11,8 +11,8 @@ from test_sampling import skewed_corpus
 
 from corpusforge.beam.sampling import ComputeLanguageStats, SampleByBudget
 from corpusforge.beam.stages import SumTallies
-from corpusforge.transforms.premium import LanguageStats
-from corpusforge.transforms.sampling import ByteBudgetSampler, SamplingStats, sample_batches
+from corpusforge.premium import LanguageStats, SamplingStats
+from corpusforge.transforms.sampling import ByteBudgetSampler, sample_batches
 
 pytestmark = pytest.mark.slow
 

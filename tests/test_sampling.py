@@ -7,10 +7,11 @@ import pyarrow as pa
 import pytest
 
 from corpusforge.hashing import unit_hash
+from corpusforge.premium import SamplingStats
 from corpusforge.records import stable_id
 from corpusforge.schemas import conform, extend, load_schema
 from corpusforge.transforms.premium import BytePremiumAnnotator
-from corpusforge.transforms.sampling import ByteBudgetSampler, SamplingStats, sample_batches
+from corpusforge.transforms.sampling import ByteBudgetSampler, sample_batches
 
 # A corpus skewed as web crawls are: much English, little Burmese. Letters per script, so
 # sizes in bytes differ by script as real text does.

@@ -106,9 +106,9 @@ def test_a_stage_is_told_its_record_kind_and_library_callers_get_one_reading_of_
     one it reads the columns once, the same way for every stage that asks."""
     import pyarrow as pa
 
+    from corpusforge.premium import text_sides
     from corpusforge.records import SIDES, kind_of, told_kind
     from corpusforge.transforms.normalize import _sides
-    from corpusforge.transforms.premium import text_sides
 
     bitext = pa.RecordBatch.from_pylist([{"src_text": "a", "tgt_text": "b", "src_lang": "eng_Latn", "tgt_lang": "hin_Deva"}])
     segment = pa.RecordBatch.from_pylist([{"text": "a", "lang": "eng_Latn"}])

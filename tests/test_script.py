@@ -10,7 +10,8 @@ import regex
 
 from corpusforge.languages import code_for_label, script_compatible
 from corpusforge.schemas import conform, entries_dict, extend, load_schema
-from corpusforge.transforms.script import ScriptDetector, script_profile, script_table
+from corpusforge.scripts import script_profile, script_table
+from corpusforge.transforms.script import ScriptDetector
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -6,9 +6,10 @@ import pyarrow as pa
 import pytest
 
 from corpusforge.codeswitch.tokens import tokenize
+from corpusforge.lid.lexicons import load_lexicon
 from corpusforge.schemas import conform, extend, load_schema
 from corpusforge.transforms.lid import LanguageIdentifier
-from corpusforge.transforms.tokens import TokenTagger, load_lexicon
+from corpusforge.transforms.tokens import TokenTagger
 
 ENGLISH = {
     "i": 500,

@@ -37,12 +37,13 @@ from corpusforge.premium import (
     REFERENCE,
     FewUnitsWarning,
     PremiumTable,
+    SamplingStats,
     byte_lengths,
     byte_premiums_from_columns,
     read_parallel_columns,
     table_code,
 )
-from corpusforge.transforms.sampling import ByteBudgetSampler, SamplingPlan, SamplingStats
+from corpusforge.transforms.sampling import ByteBudgetSampler, SamplingPlan
 
 MAX_UNKNOWN_SHARE = 0.1  # the paper's threshold for "too many unknown tokens"
 

@@ -10,8 +10,8 @@ from typing import NamedTuple
 import apache_beam as beam
 
 from corpusforge.beam.stages import ApplyGlobalStage, CombineStatistics
-from corpusforge.transforms.premium import LanguageStats
-from corpusforge.transforms.sampling import ByteBudgetSampler, SamplingStats
+from corpusforge.premium import LanguageStats, SamplingStats
+from corpusforge.transforms.sampling import ByteBudgetSampler
 
 
 class ComputeLanguageStats(beam.PTransform):

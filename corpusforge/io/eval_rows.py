@@ -1,21 +1,25 @@
 """Rows of evaluation sets (JSONL objects or Parquet rows) as plain dicts, for jobs that keep
 every field of a row (ids, labels) and rewrite some: code-switched variants, translate-test.
 Lines that are not JSON objects (blank ones included), rows with bad UTF-8 and the damaged end
-of a file are rejected (stage ``read``) with the reasons the corpus readers give."""
+of a file are rejected (stage ``read``) with the reasons the corpus readers give. A job that
+fixes its columns before it runs takes them from the first file that gives them
+(:func:`first_schema`)."""
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Literal
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpusforge.accounting import READ_STAGE, Tally
 from corpusforge.io.base import as_file_rejection, read_lines
-from corpusforge.io.compression import Opener, open_binary, open_input
+from corpusforge.io.compression import Opener, is_corrupt_data_error, open_binary, open_input
 from corpusforge.io.jsonl import parse_object
-from corpusforge.io.parquet_in import raise_if_damaged, rows_per_batch, valid_utf8
+from corpusforge.io.parquet_in import is_damaged_parquet, raise_if_damaged, rows_per_batch, valid_utf8
 from corpusforge.records import Rejections, Split, stable_id
 
 EVAL_MAX_LINE_BYTES = 16 << 20
@@ -120,3 +124,76 @@ class EvalFile:
         for outcome in ("read", "out"):
             tally.add(READ_STAGE, self.source, outcome, self.read)
         return split, tally
+
+
+# --- the columns of an evaluation set, before a job runs ------------------------------------
+
+CONVERSION_ERRORS = (pa.ArrowException, TypeError, ValueError, OverflowError)  # what pyarrow raises converting values
+SAMPLE_ROWS = 1000  # JSONL rows a schema is inferred from
+
+
+class MixedTypesError(ValueError):
+    """A JSONL column whose first rows hold values of types pyarrow cannot unify."""
+
+
+def first_schema(
+    paths: Iterable[str],
+    fmt: Literal["jsonl", "parquet"],
+    known: dict[str, pa.DataType],
+    *,
+    opener: Opener = open_binary,
+    sample_rows: int = SAMPLE_ROWS,
+) -> tuple[str, pa.Schema] | None:
+    """The first file of ``paths`` that gives a schema, and that schema (Parquet's own; JSONL's
+    from :func:`jsonl_schema`); None when none does. A file too damaged to give one (a run
+    rejects it as ``corrupt_file``), or a JSONL file with no JSON object in its first lines (an
+    empty shard), is passed over."""
+    for path in paths:
+        try:
+            if fmt == "parquet":
+                with opener(path) as raw:
+                    return path, pq.ParquetFile(raw).schema_arrow
+            schema = jsonl_schema(path, known, opener=opener, sample_rows=sample_rows)
+        except Exception as exc:
+            if not (is_corrupt_data_error(exc) or (fmt == "parquet" and is_damaged_parquet(exc))):
+                raise
+            log.warning("%s: cannot take the columns from it (%s); trying the next input", path, exc)
+            continue
+        if schema is not None:
+            return path, schema
+        log.info("%s: no JSON object in its first lines to take the columns from; trying the next input", path)
+    return None
+
+
+def jsonl_schema(
+    path: str, known: dict[str, pa.DataType], *, opener: Opener = open_binary, sample_rows: int = SAMPLE_ROWS
+) -> pa.Schema | None:
+    """Columns in order of first appearance in the first ``sample_rows`` JSON objects, typed by
+    pyarrow unless their type is ``known``; a file cut short gives the objects before the cut;
+    None when there is no object to take them from. Raises :class:`MixedTypesError`."""
+    rows: list[dict] = []
+    try:
+        with open_input(path, opener) as stream:
+            for line in read_lines(stream, EVAL_MAX_LINE_BYTES):
+                if len(rows) == sample_rows:
+                    break
+                try:
+                    row = json.loads(line.text) if line.text else None
+                except ValueError:
+                    continue
+                if isinstance(row, dict):
+                    rows.append(row)
+    except Exception as exc:
+        if not (rows and is_corrupt_data_error(exc)):
+            raise
+    if not rows:
+        return None
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    fields = []
+    for name in names:
+        try:
+            dtype = known[name] if name in known else pa.array([row.get(name) for row in rows]).type
+        except CONVERSION_ERRORS as exc:
+            raise MixedTypesError(f"{path}: column {name!r} mixes types in its first rows ({exc}); set its type under columns:") from None
+        fields.append(pa.field(name, pa.string() if pa.types.is_null(dtype) else dtype))
+    return pa.schema(fields)

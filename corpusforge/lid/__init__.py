@@ -11,6 +11,7 @@ from corpusforge.lid.models import (
     Identifier,
     LinguaIdentifier,
     default_model_path,
+    make_identifier,
 )
 from corpusforge.lid.romanized import RomanizedDetector, decode, hindi_spellings, romanized_lexicon, wordfreq_lexicon
 
@@ -26,6 +27,7 @@ __all__ = [
     "decode",
     "default_model_path",
     "hindi_spellings",
+    "make_identifier",
     "romanized_lexicon",
     "wordfreq_lexicon",
 ]

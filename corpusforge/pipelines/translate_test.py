@@ -40,7 +40,6 @@ runs it from a YAML config (``--set key=value`` overrides, other arguments go to
 from __future__ import annotations
 
 import json
-import logging
 import os
 import posixpath
 import sys
@@ -49,7 +48,6 @@ from typing import Any, Literal, cast
 import apache_beam as beam
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pydantic
 from apache_beam.ml.inference.base import PredictionResult, RunInference
 
@@ -60,9 +58,8 @@ from corpusforge.beam.read import ReadEvalRows, beam_open, expand_patterns
 from corpusforge.beam.stages import COUNTS, REJECTED, SumTallies, emit_split
 from corpusforge.beam.write import WriteManifest, WriteShards
 from corpusforge.config import ConfigError, construct, read_config_file, resolve_option_paths, resolve_path, validate_config
-from corpusforge.io.base import as_id, read_lines, text_problem
-from corpusforge.io.compression import is_corrupt_data_error, open_input
-from corpusforge.io.parquet_in import is_damaged_parquet
+from corpusforge.io.base import as_id, text_problem
+from corpusforge.io.eval_rows import CONVERSION_ERRORS, SAMPLE_ROWS, MixedTypesError, first_schema
 from corpusforge.io.shards import ShardMetadata
 from corpusforge.manifest import stage_models
 from corpusforge.records import Rejections, Split, stable_id
@@ -72,10 +69,7 @@ from corpusforge.transforms.translate import TranslateStage
 STAGE = "translate_test"
 KIND = "eval"  # rejected rows were meant to be evaluation rows
 SCHEMA_ID = "translate_test.v1"
-log = logging.getLogger(__name__)
-SAMPLE_ROWS = 1000  # JSONL rows the schema is inferred from
 OWN_STAGE_OPTIONS = ("origin", "round_trip", "round_trip_text")  # set by this job, not by translate:
-_CONVERSION_ERRORS = (pa.ArrowException, TypeError, ValueError, OverflowError)
 
 
 class TranslateTestConfig(pydantic.BaseModel):
@@ -189,63 +183,23 @@ def output_schema(cfg: TranslateTestConfig, columns: pa.Schema) -> pa.Schema:
 
 
 def _first_schema(cfg: TranslateTestConfig, known: dict[str, pa.DataType]) -> tuple[str, pa.Schema]:
-    """The first input file that gives a schema, and that schema. A file too damaged to give
-    one (the run rejects it as ``corrupt_file``), or a JSONL file with no JSON object in its
-    first lines (an empty shard), is passed over."""
-    for path, _ in expand_patterns(cfg.inputs):
-        try:
-            if cfg.format == "parquet":
-                with beam_open(path) as raw:
-                    return path, pq.ParquetFile(raw).schema_arrow
-            schema = _jsonl_schema(path, known)
-        except Exception as exc:
-            if not (is_corrupt_data_error(exc) or (cfg.format == "parquet" and is_damaged_parquet(exc))):
-                raise
-            log.warning("%s: cannot take the columns from it (%s); trying the next input", path, exc)
-            continue
-        if schema is not None:
-            return path, schema
-        log.info("%s: no JSON object in its first lines to take the columns from; trying the next input", path)
-    raise ConfigError(f"inputs: no file gives the columns ({cfg.format}); all are damaged or hold no JSON object")
-
-
-def _jsonl_schema(path: str, known: dict[str, pa.DataType]) -> pa.Schema | None:
-    """Columns in order of first appearance in the first ``SAMPLE_ROWS`` JSON objects, typed by
-    pyarrow unless their type is ``known``; a file cut short gives the objects before the cut;
-    None when there is no object to take them from."""
-    rows: list[dict] = []
+    """The first input file that gives a schema, and that schema (:func:`~corpusforge.io.eval_rows.first_schema`)."""
     try:
-        with open_input(path, beam_open) as stream:
-            for line in read_lines(stream, 16 << 20):
-                if len(rows) == SAMPLE_ROWS:
-                    break
-                try:
-                    row = json.loads(line.text) if line.text else None
-                except ValueError:
-                    continue
-                if isinstance(row, dict):
-                    rows.append(row)
-    except Exception as exc:
-        if not (rows and is_corrupt_data_error(exc)):
-            raise
-    if not rows:
-        return None
-    names = list(dict.fromkeys(name for row in rows for name in row))
-    fields = []
-    for name in names:
-        try:
-            dtype = known[name] if name in known else pa.array([row.get(name) for row in rows]).type
-        except _CONVERSION_ERRORS as exc:
-            raise ConfigError(f"{path}: column {name!r} mixes types in its first rows ({exc}); set its type under columns:") from None
-        fields.append(pa.field(name, pa.string() if pa.types.is_null(dtype) else dtype))
-    return pa.schema(fields)
+        found = first_schema(
+            (path for path, _ in expand_patterns(cfg.inputs)), cfg.format, known, opener=beam_open, sample_rows=SAMPLE_ROWS
+        )
+    except MixedTypesError as exc:
+        raise ConfigError(str(exc)) from None
+    if found is None:
+        raise ConfigError(f"inputs: no file gives the columns ({cfg.format}); all are damaged or hold no JSON object")
+    return found
 
 
 def _convert(values: list, dtype: pa.DataType) -> pa.Array:
     """``values`` as an array of ``dtype``: directly, else inferred and safely cast."""
     try:
         return pa.array(values, type=dtype)
-    except _CONVERSION_ERRORS:
+    except CONVERSION_ERRORS:
         return pa.array(values).cast(dtype)
 
 
@@ -263,13 +217,13 @@ def rows_to_batch(rows: list[dict], schema: pa.Schema) -> tuple[pa.RecordBatch, 
         try:
             columns.append(_convert(values, field.type))
             continue
-        except _CONVERSION_ERRORS:
+        except CONVERSION_ERRORS:
             pass
         pieces = []
         for i, value in enumerate(values):
             try:
                 pieces.append(_convert([value], field.type))
-            except _CONVERSION_ERRORS as exc:
+            except CONVERSION_ERRORS as exc:
                 problems.setdefault(i, f"field {field.name!r}: {value!r} is not {field.type} ({exc})")
                 pieces.append(pa.nulls(1, field.type))
         columns.append(pa.concat_arrays(pieces))

@@ -4,10 +4,10 @@ rows from its columns): score in one stage, decide in another.
 The identifiers are engines in :mod:`corpusforge.lid` (lid.176 or a fastText model by path,
 heliport, lingua, an ensemble); labels become canonical ``xxx_Scrp`` codes there
 (:class:`~corpusforge.lid.labels.CodeTable`), with the script from the text, which this stage
-profiles with :func:`~corpusforge.transforms.script.script_profile` and also writes out
+profiles with :func:`~corpusforge.scripts.script_profile` and also writes out
 (``script``, ``script_props``, ``mixed_script``). Romanised languages (``romanized``) are decided
 from lexicons (:mod:`corpusforge.lid.romanized`) this module builds once per worker process
-(:func:`builtin_lexicon`), from wordfreq's lists and the project's informal romaniser.
+(:func:`~corpusforge.lid.lexicons.builtin_lexicon`), from wordfreq's lists and the project's informal romaniser.
 
 Cost: the model call dominates; script profiling, label mapping and column building add ~15%
 of a lid.176 top-1 prediction (``benchmarks/lid_throughput.py``); identifiers compared in
@@ -16,7 +16,6 @@ of a lid.176 top-1 prediction (``benchmarks/lid_throughput.py``); identifiers co
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -24,45 +23,20 @@ from typing import Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import regex
 
-from corpusforge.languages import LanguageCodeError, alpha2, canonical, code_for_label, language_of, names_script, read_code, script_of
+from corpusforge.languages import LanguageCodeError, canonical, code_for_label, code_or_none, language_of, names_script, read_code
 from corpusforge.lid.labels import CodeTable, merge_repeats
-from corpusforge.lid.models import (
-    EnsembleIdentifier,
-    EnsembleRule,
-    FastTextIdentifier,
-    HeliportIdentifier,
-    Identifier,
-    LinguaIdentifier,
-    default_model_path,
-)
-from corpusforge.lid.romanized import DEVANAGARI, Lexicon, RomanizedDetector, romanized_lexicon, wordfreq_lexicon
-from corpusforge.records import Split, reject_where, with_columns
+from corpusforge.lid.lexicons import ROMANIZED, builtin_lexicon, lexicon_versions
+from corpusforge.lid.models import default_model_path, make_identifier
+from corpusforge.lid.romanized import RomanizedDetector
+from corpusforge.records import SIDES, Split, kind_of, reject_where, with_columns
 from corpusforge.schemas import entries_dict
+from corpusforge.scripts import script_fields, script_profile
 from corpusforge.transforms.base import Stage
-from corpusforge.transforms.script import SIDES, kind_of, script_fields, script_profile
-from corpusforge.translit.romanize import InformalRomanizer
 
-__all__ = ["LanguageIdentifier", "LanguageFilter", "LanguageResult", "default_model_path", "builtin_lexicon", "make_identifier"]
+__all__ = ["LanguageIdentifier", "LanguageFilter", "LanguageResult", "default_model_path", "make_identifier"]
 
 TOPK_TYPE = pa.list_(pa.struct([pa.field("lang", pa.string()), pa.field("score", pa.float32())]))
-
-MODELS = ("lid176", "heliport", "lingua", "ensemble")
-# Where heliport merges languages or lacks one that lid.176 has, and lid.176 names the member:
-# heliport's language -> the lid.176 languages that then win. Kept where asking lid.176 paid on
-# lid_dev.tsv (benchmarks/lid_accuracy.py); Galician for Asturian and Azerbaijani for Latin
-# Uzbek were dropped: 2 and 6 rows gained for 244 and 217 rows asked.
-HELIPORT_DEFER = {
-    "zsm": frozenset({"ind"}),  # one label for Malay and Indonesian
-    "srp": frozenset({"hrv", "bos"}),  # hbs (Serbo-Croatian) and srp
-    "hsb": frozenset({"dsb"}),  # no Lower Sorbian
-    "ext": frozenset({"ast"}),  # no Asturian
-    "nob": frozenset({"nno"}),
-    "jpn": frozenset({"zho"}),  # short Chinese strings read as Japanese
-}
-# Romanised languages the stage can detect, with the language their text mixes with.
-ROMANIZED = {"hin_Latn": "eng_Latn"}
 
 
 def lid_fields(prefix: str = "") -> list[pa.Field]:
@@ -135,65 +109,6 @@ def parse_thresholds(thresholds: dict[str, float] | None, default: float) -> dic
     if not 0.0 <= default <= 1.0:
         raise ValueError(f"default_threshold must be in [0, 1], got {default}")
     return out
-
-
-@functools.cache
-def builtin_lexicon(code: str) -> Lexicon | None:
-    """The built-in word lexicon of a canonical code, built on first use in a process and shared
-    by every stage there (None when there is none): ``hin_Latn`` is wordfreq's Devanagari Hindi
-    list romanised (:func:`~corpusforge.lid.romanized.romanized_lexicon` with
-    :class:`~corpusforge.translit.romanize.InformalRomanizer`, ~4 s, ~46k spellings); any other
-    code is wordfreq's list of its language, words in its script only (~1 s for English)."""
-    import wordfreq
-
-    if code == "hin_Latn":
-        return romanized_lexicon(builtin_lexicon("hin_Deva") or {}, InformalRomanizer(language="hin").word)
-    short = alpha2(code)
-    if short is None or short not in wordfreq.available_languages(wordlist="best"):
-        return None
-    script = script_of(code)
-    pattern = (
-        DEVANAGARI
-        if script == "Deva"
-        else regex.compile(rf"^[\p{{{script}}}\p{{M}}'’]+$")
-        if script not in ("Hans", "Hant", "Jpan", "Hang")
-        else None
-    )
-    try:
-        return wordfreq_lexicon(short, script=pattern) or None
-    except (ValueError, LookupError):
-        return None
-
-
-def _lexicon_versions() -> str:
-    """What the built-in lexicons are made of, for shard metadata (they change with these)."""
-    from importlib.metadata import version
-
-    from corpusforge.translit.romanize import RULES_VERSION
-
-    return f"wordfreq-{version('wordfreq')}, informal romaniser rules {RULES_VERSION}"
-
-
-def make_identifier(model: str, *, ensemble: Sequence[str] = ("heliport", "lid176"), ensemble_min_score: float = 0.5) -> Identifier:
-    """The identifier a recipe's ``model`` names: ``lid176``, ``heliport``, ``lingua``,
-    ``ensemble`` (members from ``ensemble``: primary then fallback) or a fastText model path."""
-    if model == "lid176":
-        return FastTextIdentifier()
-    if model == "heliport":
-        return HeliportIdentifier()
-    if model == "lingua":
-        return LinguaIdentifier()
-    if model == "ensemble":
-        if len(ensemble) != 2 or "ensemble" in ensemble:
-            raise ValueError(f"ensemble names two identifiers (primary, fallback), got {list(ensemble)}")
-        if not 0.0 <= ensemble_min_score <= 1.0:
-            raise ValueError(f"ensemble_min_score must be in [0, 1], got {ensemble_min_score}")
-        primary, fallback = (make_identifier(name) for name in ensemble)
-        defer = HELIPORT_DEFER if isinstance(primary, HeliportIdentifier) else {}
-        return EnsembleIdentifier(primary=primary, fallback=fallback, rule=EnsembleRule(min_score=ensemble_min_score, defer=defer))
-    if "/" in model or model.endswith((".ftz", ".bin")):
-        return FastTextIdentifier(model_path=model)
-    raise ValueError(f"model must be one of {', '.join(MODELS)} or a fastText model path, got {model!r}")
 
 
 @dataclass(frozen=True)
@@ -340,7 +255,7 @@ class LanguageIdentifier(Stage):
             **super().describe(),
             **self.identifier.describe(),
             "romanized": self.romanized,
-            **({"romanized_lexicons": _lexicon_versions()} if self.romanized else {}),
+            **({"romanized_lexicons": lexicon_versions()} if self.romanized else {}),
             "top_k": self.top_k,
             "expected_languages": self.expected_languages,
             "lang_policy": self.lang_policy,
@@ -479,11 +394,11 @@ class LanguageIdentifier(Stage):
     def _keep_declared(self, declared, ids, scores, offsets, lang, score) -> tuple[pa.Array, pa.Array]:
         """lang_policy=fill: a declared language stays, scored by the entry of the same language
         among the row's top-k (0 when absent)."""
-        languages = [_language_or_none(code) for code in self._codes.codes]
+        languages = [code_or_none(code, language_of) for code in self._codes.codes]
         new_scores = score.to_numpy(zero_copy_only=False).copy()
         for r, code in enumerate(declared.to_pylist()):
             if code is not None:
-                language = _language_or_none(code)
+                language = code_or_none(code, language_of)
                 row = range(offsets[r], offsets[r + 1])
                 new_scores[r] = next((scores[i] for i in row if languages[ids[i]] == language), 0.0)
         filled = pc.coalesce(declared.cast(pa.string()), lang)
@@ -537,12 +452,12 @@ def language_problems(
     details: list[str | None] = []
     for lang, score, top in zip(langs, scores, detected):
         problem = detail = None
-        language = _language_or_none(lang)
+        language = code_or_none(lang, language_of)
         if language is None:
             problem, detail = "mismatch", f"no language detected ({lang!r})"
         elif allowed is not None and not allows(allowed, lang):
             problem, detail = "mismatch", f"{lang} is not one of {sorted(allowed)}"
-        elif top is not None and _language_or_none(top) != language:
+        elif top is not None and code_or_none(top, language_of) != language:
             problem, detail = "mismatch", f"declared {lang}, detected {top}"
         else:
             threshold = thresholds.get(language, default)
@@ -551,15 +466,6 @@ def language_problems(
         problems.append(problem)
         details.append(detail)
     return problems, details
-
-
-def _language_or_none(code: str | None) -> str | None:
-    if code is None:
-        return None
-    try:
-        return language_of(code)
-    except LanguageCodeError:
-        return None
 
 
 class LanguageFilter(Stage):

@@ -23,20 +23,18 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from corpusforge.accounting import Tally
 from corpusforge.hashing import unit_hashes
 from corpusforge.languages import LanguageCodeError, canonical
-from corpusforge.premium import table_code
+from corpusforge.premium.sampling import SamplingStats, segment_languages, temperature_targets
+from corpusforge.premium.stats import LanguageStats
+from corpusforge.premium.tables import table_code
 from corpusforge.records import Split, reject_where, stable_id, with_columns
 from corpusforge.transforms.base import GlobalStage, Stage
-from corpusforge.transforms.premium import UNKNOWN_LANG, LanguageStats, milli_bytes
 
 REASON = "sampled_out"
-HASH_BUCKETS = 1024
 COPY_FIELD = pa.field("copy_of", pa.string(), metadata={"doc": "For up-sampled copies: id of the record copied; null on originals."})
 
 
@@ -136,76 +134,11 @@ class ByteBudgetSampler(GlobalStage):
         if self.targets is not None:
             targets = {lang: self.targets.get(lang, size) for lang, size in sizes.items()}
         else:
-            targets = self._temperature_targets(sizes)
+            assert self.temperature is not None  # without targets, __init__ requires a temperature
+            targets = temperature_targets(sizes, self.temperature, total_norm_bytes=self.total_norm_bytes, max_repeat=self.max_repeat)
         rates = {lang: (min(targets[lang] / size, self.max_repeat) if size > 0 else 1.0) for lang, size in sizes.items()}
         thresholds = {lang: stats.threshold(lang, rate - math.floor(rate)) for lang, rate in rates.items()}
         return SamplingPlan(rates=rates, thresholds=thresholds, targets=targets, input_stats=stats.languages, seed=self.seed)
-
-    def _temperature_targets(self, sizes: dict[str, float]) -> dict[str, float]:
-        present = {lang: n for lang, n in sizes.items() if n > 0}
-        total = sum(present.values())
-        if not total:
-            return dict(sizes)
-        assert self.temperature is not None  # without targets, __init__ requires a temperature
-        weights = {lang: (n / total) ** self.temperature for lang, n in present.items()}
-        norm = sum(weights.values())
-        shares = {lang: w / norm for lang, w in weights.items()}
-        budget = self.total_norm_bytes
-        if budget is None:
-            budget = min(total, min(self.max_repeat * present[lang] / share for lang, share in shares.items()))
-        return {lang: shares.get(lang, 0.0) * budget for lang in sizes}
-
-
-@dataclass
-class SamplingStats:
-    """Phase one: :class:`LanguageStats` plus, per language, integer milli-bytes per slice of
-    u = hash(seed, id). Mergeable in any order with the same result (integer sums)."""
-
-    seed: int = 0
-    languages: LanguageStats = field(default_factory=LanguageStats)
-    histograms: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def add_batch(self, batch: pa.RecordBatch | pa.Table) -> None:
-        if batch.num_rows == 0:
-            return
-        langs = np.asarray(_languages(batch), dtype=object)
-        self.languages.add_batch(batch)
-        buckets = np.minimum((unit_hashes(self.seed, batch.column("id").to_pylist()) * HASH_BUCKETS).astype(np.int64), HASH_BUCKETS - 1)
-        weights = milli_bytes(batch.column("norm_bytes")).to_numpy(zero_copy_only=False)
-        for lang in set(langs.tolist()):
-            mask = langs == lang
-            counts = np.bincount(buckets[mask], weights=weights[mask], minlength=HASH_BUCKETS).round().astype(np.int64)
-            self._add_histogram(lang, counts)
-
-    def _add_histogram(self, lang: str, counts: np.ndarray) -> None:
-        if lang in self.histograms:
-            self.histograms[lang] = self.histograms[lang] + counts
-        else:
-            self.histograms[lang] = counts
-
-    def merge(self, other: SamplingStats) -> SamplingStats:
-        """Add ``other`` into this one (in place) and return it."""
-        if other.seed != self.seed:
-            raise ValueError(f"cannot merge sampling statistics of seeds {self.seed} and {other.seed}")
-        self.languages.merge(other.languages)
-        for lang, counts in other.histograms.items():
-            self._add_histogram(lang, counts)
-        return self
-
-    def threshold(self, lang: str, fraction: float) -> float:
-        """The u below which records of ``lang`` hold ``fraction`` of its normalised bytes
-        (linear within the slice where the running sum crosses it)."""
-        counts = self.histograms.get(lang)
-        if counts is None or fraction <= 0 or not counts.sum():
-            return max(fraction, 0.0)
-        wanted = fraction * counts.sum()
-        cumulative = np.cumsum(counts)
-        bucket = int(np.searchsorted(cumulative, wanted))
-        if bucket >= HASH_BUCKETS:
-            return 1.0
-        before = cumulative[bucket - 1] if bucket else 0
-        within = (wanted - before) / counts[bucket] if counts[bucket] else 1.0
-        return (bucket + within) / HASH_BUCKETS
 
 
 @dataclass
@@ -229,7 +162,7 @@ class SamplingPlan(Stage):
         return [COPY_FIELD]
 
     def process(self, batch: pa.RecordBatch) -> Split:
-        langs = _languages(batch)
+        langs = segment_languages(batch)
         ids = batch.column("id").to_pylist()
         hashes = unit_hashes(self.seed, ids)
         take: list[int] = []
@@ -289,15 +222,6 @@ class SamplingPlan(Stage):
             "rates": dict(sorted(self.rates.items())),
             "thresholds": dict(sorted(self.thresholds.items())),
         }
-
-
-def _languages(batch: pa.RecordBatch | pa.Table) -> list[str]:
-    """Each row's language (``und`` when unknown); refuses what is not a segment batch."""
-    if "text" not in batch.schema.names:
-        raise ValueError("byte-budget sampling works on segment records (a text column)")
-    if "lang" not in batch.schema.names:
-        return [UNKNOWN_LANG] * batch.num_rows
-    return pc.fill_null(batch.column("lang"), UNKNOWN_LANG).to_pylist()
 
 
 @dataclass

@@ -27,7 +27,7 @@ How a word gets its language:
    evidence outweighs the switch penalty. Ties go to the first candidate (the row's ``lang``).
 
 Lexicons: a language without a user file takes its built-in lexicon
-(:func:`corpusforge.transforms.lid.builtin_lexicon`: wordfreq's list of the language, or for
+(:func:`corpusforge.lid.lexicons.builtin_lexicon`: wordfreq's list of the language, or for
 ``hin_Latn`` wordfreq's Hindi list romanised), built the first time a row needs it in a worker
 process and shared there; ``builtin_lexicons: false`` turns that off (such a language then scores
 every word at the floor). User lexicon files (one per language, by path): one word per line,
@@ -44,50 +44,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusforge.codeswitch.tokens import OTHER, UNDETERMINED, span_pieces, tag_pieces, tokenize
-from corpusforge.languages import NO_SCRIPT, LanguageCodeError, canonical, script_compatible
+from corpusforge.languages import LanguageCodeError, canonical, script_compatible
+from corpusforge.lid.lexicons import ROMANIZED, builtin_lexicon, lexicon_versions, load_lexicon
 from corpusforge.lid.romanized import decode
 from corpusforge.records import Split, kind_of, with_columns
+from corpusforge.scripts import word_script
 from corpusforge.transforms.base import Stage
-from corpusforge.transforms.lid import ROMANIZED, _lexicon_versions, builtin_lexicon
-from corpusforge.transforms.script import script_table
 
 TOKENS_TYPE = pa.list_(pa.struct([pa.field("token", pa.string()), pa.field("tag", pa.string())]))
 TOKENS_FIELD = pa.field(
     "tokens", TOKENS_TYPE, metadata={"doc": "Tokens in order, each with a language code, 'other' (language-independent) or 'und'."}
 )
-
-
-def word_script(word: str) -> str | None:
-    """Dominant Unicode script of a word's letters (Han as ``Hani``), None when it has none."""
-    table = script_table()
-    counts: dict[str, int] = {}
-    for char in word:
-        code = table.codes[table.lookup[ord(char)]]
-        if code not in NO_SCRIPT:
-            counts[code] = counts.get(code, 0) + 1
-    return max(counts, key=counts.__getitem__) if counts else None
-
-
-def load_lexicon(path: str | Path) -> dict[str, float]:
-    """Relative frequencies of the words in a lexicon file (see the module docstring)."""
-    counts: dict[str, float] = {}
-    with open(path, encoding="utf-8") as f:
-        for line_number, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) > 2:
-                raise ValueError(f"{path}:{line_number}: expected 'word' or 'word count', got {line.strip()!r}")
-            try:
-                count = float(parts[1]) if len(parts) == 2 else 1.0
-            except ValueError as exc:
-                raise ValueError(f"{path}:{line_number}: count {parts[1]!r} is not a number") from exc
-            word = parts[0].casefold()
-            counts[word] = counts.get(word, 0.0) + count
-    total = sum(counts.values())
-    if not total:
-        raise ValueError(f"lexicon {path} has no words")
-    return {word: count / total for word, count in counts.items()}
 
 
 class TokenTagger(Stage):
@@ -153,7 +120,7 @@ class TokenTagger(Stage):
             "languages": self.languages,
             "script_languages": self.script_languages,
             "lexicons": {code: Path(path).name for code, path in self.lexicon_paths.items()},
-            "builtin_lexicons": _lexicon_versions() if self.builtin_lexicons else False,
+            "builtin_lexicons": lexicon_versions() if self.builtin_lexicons else False,
             "min_topk_score": self.min_topk_score,
             "switch_prob": self.switch_prob,
             "oov_prob": self.oov_prob,
