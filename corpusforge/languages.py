@@ -377,10 +377,9 @@ def macrolanguage(code: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def canonical_or_none(code: str | None) -> str | None:
-    """:func:`canonical`, or None for a missing or unreadable code: for row values a stage leaves
-    alone rather than refuses."""
-    if not code:
-        return None
+    """:func:`code_or_none` with :func:`canonical`, cached: for row values a stage leaves alone
+    rather than refuses."""
+    return code_or_none(code)
     try:
         return canonical(code)
     except (LanguageCodeError, LookupError):

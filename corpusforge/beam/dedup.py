@@ -19,11 +19,10 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindows
 
 from corpusforge.accounting import Tally
+from corpusforge.beam.stages import COUNTS
 from corpusforge.beam.write import read_spill, write_spill
 from corpusforge.io.shards import group_rows
 from corpusforge.transforms.dedup import DEDUP_STAGE, DUPLICATE, ExactDeduplicator, Kind, Scope, dedup_keys, preferred, validate_options
-
-COUNTS = "counts"
 
 
 class DedupOutputs(NamedTuple):

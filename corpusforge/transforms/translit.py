@@ -17,7 +17,7 @@ import regex
 
 from corpusforge.accounting import Tally
 from corpusforge.languages import LanguageCodeError, canonical, canonical_or_none, language_of
-from corpusforge.records import Split, reject_where, stable_id, with_columns
+from corpusforge.records import Split, kind_of, reject_where, stable_id, with_columns
 from corpusforge.schemas import conform, load_schema
 from corpusforge.transforms.base import Stage
 from corpusforge.translit import (
@@ -278,7 +278,7 @@ class TransliterateStage(Stage):
         out = with_columns(batch, fields, arrays)
         if not any(misaligned):
             return Split.keep_all(out)
-        kind = "bitext" if "src_text" in batch.schema.names else "segment"
+        kind = kind_of(batch)
         mask = [detail is not None for detail in misaligned]
         return reject_where(
             out, mask, stage=self.name, kind=kind, reason="tokens_misaligned", detail=misaligned, text_column=self.text_column
