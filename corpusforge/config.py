@@ -252,6 +252,9 @@ class OutputSpec(_Strict):
     target_shard_bytes: int = pydantic.Field(default=256 << 20, ge=1 << 10)
     partition_by: Literal["lang"] | None = None
     overwrite: bool = False
+    # Stage each input's rows under <output>/.resume/ so that `run --resume` can continue a killed
+    # run (costs a write of the rows and their size on disk until the manifest is written).
+    resumable: bool = True
 
 
 class RecipeSpec(_Strict):
@@ -346,7 +349,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
 
 # Where output goes, and how work is spread, is not part of what a recipe does: the same work
 # written elsewhere hashes the same.
-_UNHASHED_OUTPUT_KEYS = ("path", "overwrite")
+_UNHASHED_OUTPUT_KEYS = ("path", "overwrite", "resumable")
 _UNHASHED_KEYS = ("rebalance", "max_rejected_fraction")
 
 

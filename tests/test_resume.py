@@ -151,3 +151,19 @@ def test_resume_refuses_a_directory_without_an_interrupted_run(tmp_path):
     recipe = corpus(tmp_path, 50)
     with pytest.raises(ConfigError, match="no interrupted corpusforge run"):
         prepare_output(load_recipe(recipe), resume=True)
+
+
+def test_a_recipe_that_is_not_resumable_stages_nothing_and_writes_the_same_output(tmp_path):
+    recipe = corpus(tmp_path, 200)
+    output = tmp_path / "out"
+    assert run_cli(recipe) == 0
+    expected_shards, expected_manifest = shards(output), manifest(output)
+    assert run_cli(recipe, "--set", "output.resumable=false", "--set", "output.overwrite=true") == 0
+    assert shards(output) == expected_shards
+    unstaged = manifest(output)
+    assert unstaged.pop("config")["output"]["resumable"] is False  # the config as run is recorded
+    expected_manifest.pop("config")
+    assert unstaged == expected_manifest  # and the recipe hash is the same: how it runs is not hashed
+    assert not (output / ".resume").exists()
+    with pytest.raises(ConfigError, match="output.resumable: false"):
+        prepare_output(load_recipe(recipe, ["output.resumable=false"]), resume=True)

@@ -243,7 +243,7 @@ def resumable(recipe: Recipe) -> bool:
     """Whether a run of ``recipe`` can be resumed: its rows are staged per input before
     deduplication, which needs every stage to decide row by row (a global stage, such as
     byte-budget sampling, decides from all inputs at once)."""
-    return not any(stage.execution == "global" or stage.unique_input for stage in recipe.stages)
+    return recipe.spec.output.resumable and not any(stage.execution == "global" or stage.unique_input for stage in recipe.stages)
 
 
 def build(p: beam.Pipeline, recipe: Recipe, resume: ResumePlan | None = None) -> None:
@@ -271,6 +271,10 @@ def prepare_output(recipe: Recipe, *, resume: bool = False) -> ResumePlan | None
     ``resume``: the killed run there is continued (:mod:`corpusforge.resume`); returns its plan."""
     directory, store = _output(recipe)
     if resume:
+        if not recipe.spec.output.resumable:
+            raise ConfigError(
+                "--resume: the recipe sets output.resumable: false, so its runs stage no rows to resume from; run without --resume"
+            )
         if not resumable(recipe):
             raise ConfigError(
                 "--resume: this recipe has a global stage (it decides from all inputs at once), so no input's rows can be reused; run without --resume"
