@@ -21,10 +21,11 @@ from typing import Any, BinaryIO, NamedTuple, overload
 import pyarrow as pa
 
 from corpusforge.accounting import READ_STAGE
+from corpusforge.hashing import IdPrefix
 from corpusforge.io.compression import EmptyArchiveError, Opener, is_corrupt_data_error, open_binary, open_input
 from corpusforge.languages import LanguageCodeError, canonical
 from corpusforge.progress import Progress
-from corpusforge.records import Rejections, Split, stable_id
+from corpusforge.records import Rejections, Split
 from corpusforge.schemas import as_entries, load_schema
 
 MIB = 1 << 20
@@ -142,6 +143,7 @@ class FileBatches:
         self.path = path
         self.source = source
         self.file_key = file_key
+        self._ids = IdPrefix(source, file_key)  # stable_id(source, file_key, position)
         self._kind = reader.kind
         self._schema = load_schema(reader.kind)
         self._batch_bytes = reader.batch_bytes
@@ -153,7 +155,7 @@ class FileBatches:
         self.rows_seen = 0  # rows and rejected rows handed out in chunks
 
     def id_for(self, position: int, own_id: str | None = None) -> str:
-        return own_id or stable_id(self.source, self.file_key, position)
+        return own_id or self._ids(position)
 
     def keep(self, position: int, fields: dict, own_id: str | None = None) -> None:
         """Add a record: ``fields`` holds the kind's columns besides ``id`` and ``source``."""
