@@ -538,12 +538,9 @@ def language_problems(
     number = {language: i for i, language in enumerate(dict.fromkeys([*languages, *map(_language_or_none, tops)]))}
     lang_language = np.array([number[x] for x in languages], dtype=np.int64)[lang_ids]
     top_language = np.array([number[_language_or_none(x)] for x in tops], dtype=np.int64)[top_ids]
-    none = np.array([x is None for x in languages], dtype=bool)[lang_ids]
-    refused = np.array(
-        [x is not None and allowed is not None and not allows(allowed, code) for x, code in zip(languages, langs)], dtype=bool
-    )
-    refused = refused[lang_ids] & ~none
-    has_top = np.array([x is not None for x in tops], dtype=bool)[top_ids]
+    none = np.array([x is None for x in languages], dtype=np.bool_)[lang_ids]
+    refused = np.array([_refused(allowed, code) for code in langs], dtype=np.bool_)[lang_ids] & ~none
+    has_top = np.array([x is not None for x in tops], dtype=np.bool_)[top_ids]
     disagree = ~none & ~refused & has_top & (top_language != lang_language)
     limits = np.array([thresholds.get(x, default) if x is not None else default for x in languages], dtype=np.float64)[lang_ids]
     score_column = batch.column(f"{prefix}lang_score")
@@ -556,17 +553,26 @@ def language_problems(
         ],
         dtype=object,
     )
-    details = np.where(none | refused, messages[lang_ids], None)
-    problems = np.where(none | refused | disagree, "mismatch", np.where(low, "low_score", None)).astype(object)
-    problems[~(none | refused | disagree | low)] = None
-    for r in np.flatnonzero(disagree):
+    n = len(lang_ids)
+    problems = np.full(n, None, dtype=object)
+    problems[low] = "low_score"
+    problems[none | refused | disagree] = "mismatch"
+    details = np.full(n, None, dtype=object)
+    named = none | refused
+    details[named] = messages[lang_ids[named]]
+    for r in np.flatnonzero(disagree).tolist():
         details[r] = f"declared {langs[lang_ids[r]]}, detected {tops[top_ids[r]]}"
     scores = score_column.to_pylist() if low.any() else []
-    for r in np.flatnonzero(low):
+    for r in np.flatnonzero(low).tolist():
         code, score, language = langs[lang_ids[r]], scores[r], languages[lang_ids[r]]
-        threshold = thresholds.get(language, default)
+        threshold = thresholds.get(language, default) if language is not None else default
         details[r] = f"{code} score {score if score is None else round(score, 4)} < {threshold}"
     return problems.tolist(), details.tolist()
+
+
+def _refused(allowed: frozenset[str] | None, code: str | None) -> bool:
+    """Whether a code that names a language is outside ``allowed`` (False for no language)."""
+    return code is not None and _language_or_none(code) is not None and allowed is not None and not allows(allowed, code)
 
 
 def _distinct(values: pa.Array) -> tuple[np.ndarray, list[str | None]]:
