@@ -26,6 +26,23 @@ def stable_id(*parts: object) -> str:
     return digest.hexdigest()
 
 
+class IdPrefix:
+    """:func:`stable_id` of shared leading parts and one last part (a file's rows: source, file,
+    line): the same ids, with the shared parts hashed once rather than for every row."""
+
+    def __init__(self, *parts: object):
+        self._digest = hashlib.blake2b(digest_size=16)
+        for part in parts:
+            self._digest.update(str(part).encode("utf-8", "surrogatepass"))
+            self._digest.update(SEPARATOR)
+
+    def __call__(self, last: object) -> str:
+        digest = self._digest.copy()
+        digest.update(str(last).encode("utf-8", "surrogatepass"))
+        digest.update(SEPARATOR)
+        return digest.hexdigest()
+
+
 def _uint64(data: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
 

@@ -155,19 +155,34 @@ def reject_where(
     if not pc.any(mask).as_py():
         return Split.keep_all(batch)
     kept = batch.filter(pc.invert(mask))
-    rejected = Rejections(stage=stage, kind=kind)
-    ids = batch.column("id").to_pylist()
-    sources = batch.column("source").to_pylist()
-    texts = batch.column(text_column).to_pylist() if text_column in batch.schema.names else [None] * batch.num_rows
-    for i, flag in enumerate(mask.to_pylist()):
-        if flag:
-            why = reason if isinstance(reason, str) else reason[i]
-            assert why is not None, f"row {i} is rejected without a reason"  # callers give one per masked row
-            rejected.add(
-                id=ids[i],
-                source=sources[i],
-                reason=why,
-                detail=detail if detail is None or isinstance(detail, str) else detail[i],
-                raw=texts[i],
-            )
-    return Split(kept, rejected.to_batch())
+    n = batch.num_rows
+    why = pa.array([reason] * n if isinstance(reason, str) else reason, pa.string()).filter(mask)
+    assert why.null_count == 0, "a row is rejected without a reason"  # callers give one per masked row
+    if detail is None or isinstance(detail, str):
+        details = pa.array([detail] * len(why), pa.string())
+    else:
+        details = pa.array(detail, pa.string()).filter(mask)
+    schema = load_schema("rejected")
+    texts = batch.column(text_column).filter(mask) if text_column in batch.schema.names else pa.nulls(len(why), pa.string())
+    columns = {
+        "id": batch.column("id").filter(mask).cast(pa.string()),
+        "source": batch.column("source").filter(mask).cast(pa.string()),
+        "kind": pa.array([kind] * len(why), pa.string()),
+        "stage": pa.array([stage] * len(why), pa.string()),
+        "reason": why,
+        "detail": details,
+        "file": pa.nulls(len(why), pa.string()),
+        "offset": pa.nulls(len(why), pa.int64()),
+        "preview": previews(texts),
+    }
+    return Split(kept, pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema))
+
+
+def previews(texts: pa.Array, limit: int = PREVIEW_CHARS) -> pa.Array:
+    """:func:`preview` of every string in ``texts``, in Arrow compute (nulls stay null)."""
+    texts = pc.replace_substring(texts.cast(pa.string()), "\x00", "\\x00")
+    long = pc.fill_null(pc.greater(pc.utf8_length(texts), limit), False)
+    if not pc.any(long).as_py():
+        return texts
+    cut = pc.binary_join_element_wise(pc.utf8_slice_codeunits(texts, 0, limit), "…", "")
+    return pc.if_else(long, cut, texts)

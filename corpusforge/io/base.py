@@ -21,10 +21,11 @@ from typing import Any, BinaryIO, NamedTuple, overload
 import pyarrow as pa
 
 from corpusforge.accounting import READ_STAGE
+from corpusforge.hashing import IdPrefix
 from corpusforge.io.compression import EmptyArchiveError, Opener, is_corrupt_data_error, open_binary, open_input
 from corpusforge.languages import LanguageCodeError, canonical
 from corpusforge.progress import Progress
-from corpusforge.records import Rejections, Split, stable_id
+from corpusforge.records import Rejections, Split
 from corpusforge.schemas import as_entries, load_schema
 
 MIB = 1 << 20
@@ -154,6 +155,7 @@ class FileBatches:
         self.path = path
         self.source = source
         self.file_key = file_key
+        self._ids = IdPrefix(source, file_key)  # stable_id(source, file_key, position)
         self._kind = reader.kind
         self._schema = load_schema(reader.kind)
         self._batch_bytes = reader.batch_bytes
@@ -168,7 +170,7 @@ class FileBatches:
         """The input's own id, else (or when it is too long to be an id) one derived from the position."""
         if own_id and not _id_too_long(own_id):
             return own_id
-        return stable_id(self.source, self.file_key, position)
+        return self._ids(position)
 
     def keep(self, position: int, fields: dict, own_id: str | None = None) -> None:
         """Add a record: ``fields`` holds the kind's columns besides ``id`` and ``source``."""

@@ -95,6 +95,9 @@ class MosesReader(Reader):
             raise ended from exc
 
     def _pair(self, src: Line, tgt: Line, batches: FileBatches, tgt_path: str) -> None:
+        if not (src.reason or tgt.reason) and src.text and tgt.text and not src.text.isspace() and not tgt.text.isspace():
+            batches.keep(src.number, {"src_text": src.text, "tgt_text": tgt.text, "src_lang": self.src_lang, "tgt_lang": self.tgt_lang})
+            return  # the common case; the loop below says why a pair is refused
         for side, line, file in (("source", src, batches.path), ("target", tgt, tgt_path)):
             if line.reason:
                 batches.reject(line.number, line.reason, f"{side} side ({file}): {line.detail}", line.raw, file=file)
@@ -104,5 +107,4 @@ class MosesReader(Reader):
                 pair = src.raw + b"\t" + tgt.raw
                 batches.reject(line.number, "empty_text", f"{side} side ({file}) is empty", pair, file=file)
                 return
-        fields = {"src_text": src.text, "tgt_text": tgt.text, "src_lang": self.src_lang, "tgt_lang": self.tgt_lang}
-        batches.keep(src.number, fields)
+        raise AssertionError("a pair with two usable sides reached the rejection path")

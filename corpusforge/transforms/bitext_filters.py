@@ -12,6 +12,7 @@ The rejected row's ``detail`` names every check the pair failed, not only the fi
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -137,14 +138,13 @@ class BitextFilter(Stage):
 
     def process(self, batch: pa.RecordBatch) -> Split:
         n = batch.num_rows
-        failures: list[list[str]] = [[] for _ in range(n)]  # reasons per row, in priority order
-        details: list[list[str]] = [[] for _ in range(n)]
+        failures: dict[int, list[str]] = {}  # reasons of the failing rows, in priority order
+        details: dict[int, list[str]] = {}
 
         def add(mask, reason: str, detail) -> None:
-            for i, flag in enumerate(mask):
-                if flag:
-                    failures[i].append(reason)
-                    details[i].append(detail(i) if callable(detail) else detail)
+            for i in np.flatnonzero(np.asarray(mask, dtype=bool)).tolist():  # only the flagged rows cost Python
+                failures.setdefault(i, []).append(reason)
+                details.setdefault(i, []).append(detail(i) if callable(detail) else detail)
 
         empty = [
             pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(pc.fill_null(batch.column(f"{side}_text"), ""))), 0).to_pylist()
@@ -181,8 +181,10 @@ class BitextFilter(Stage):
             limit = self.max_mway_degree
             add([d > limit for d in degrees], "mway_degree", lambda i: f"in a {degrees[i]}-way parallel tuple (max {limit})")
 
-        reasons = [row[0] if row else None for row in failures]
-        detail = ["; ".join(row) if row else None for row in details]
+        reasons: list[str | None] = [None] * n
+        detail: list[str | None] = [None] * n
+        for i, row in failures.items():
+            reasons[i], detail[i] = row[0], "; ".join(details[i])
         return reject_where(
             batch, [r is not None for r in reasons], stage=self.name, kind="bitext", reason=reasons, detail=detail, text_column="src_text"
         )

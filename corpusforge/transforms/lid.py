@@ -427,13 +427,6 @@ class LanguageIdentifier(Stage):
 # -- deciding -------------------------------------------------------------------------------------
 
 
-def first_of(topk: pa.ListArray) -> list[str | None]:
-    """The best language of each row's ``lang_topk`` (None for an empty list)."""
-    offsets = np.asarray(topk.offsets)
-    values = topk.values.field("lang").to_pylist()
-    return [values[offsets[r]] if offsets[r + 1] > offsets[r] else None for r in range(len(topk))]
-
-
 def language_problems(
     batch: pa.RecordBatch, prefix: str, allowed: frozenset[str] | None, thresholds: dict[str, float], default: float
 ) -> tuple[list[str | None], list[str | None]]:
@@ -445,27 +438,64 @@ def language_problems(
     missing = [c for c in (f"{prefix}lang", f"{prefix}lang_score", f"{prefix}lang_topk") if c not in names]
     if missing:
         raise ValueError(f"columns {missing} are missing: run LanguageIdentifier before filtering on language")
-    langs = batch.column(f"{prefix}lang").to_pylist()
-    scores = batch.column(f"{prefix}lang_score").to_pylist()
-    detected = first_of(batch.column(f"{prefix}lang_topk"))
-    problems: list[str | None] = []
-    details: list[str | None] = []
-    for lang, score, top in zip(langs, scores, detected):
-        problem = detail = None
-        language = code_or_none(lang, language_of)
-        if language is None:
-            problem, detail = "mismatch", f"no language detected ({lang!r})"
-        elif allowed is not None and not allows(allowed, lang):
-            problem, detail = "mismatch", f"{lang} is not one of {sorted(allowed)}"
-        elif top is not None and code_or_none(top, language_of) != language:
-            problem, detail = "mismatch", f"declared {lang}, detected {top}"
-        else:
-            threshold = thresholds.get(language, default)
-            if score is None or score < threshold:
-                problem, detail = "low_score", f"{lang} score {score if score is None else round(score, 4)} < {threshold}"
-        problems.append(problem)
-        details.append(detail)
-    return problems, details
+    # Decided once per distinct language (a batch has few), then spread to the rows with numpy;
+    # only the rows that fail on their own (low score, declared vs detected) format a detail each.
+    lang_ids, langs = _distinct(batch.column(f"{prefix}lang"))
+    top_ids, tops = _distinct(first_array(batch.column(f"{prefix}lang_topk")))
+    languages = [code_or_none(code, language_of) for code in langs]
+    number = {language: i for i, language in enumerate(dict.fromkeys([*languages, *(code_or_none(x, language_of) for x in tops)]))}
+    lang_language = np.array([number[x] for x in languages], dtype=np.int64)[lang_ids]
+    top_language = np.array([number[code_or_none(x, language_of)] for x in tops], dtype=np.int64)[top_ids]
+    none = np.array([x is None for x in languages], dtype=np.bool_)[lang_ids]
+    refused = np.array([_refused(allowed, code) for code in langs], dtype=np.bool_)[lang_ids] & ~none
+    has_top = np.array([x is not None for x in tops], dtype=np.bool_)[top_ids]
+    disagree = ~none & ~refused & has_top & (top_language != lang_language)
+    limits = np.array([thresholds.get(x, default) if x is not None else default for x in languages], dtype=np.float64)[lang_ids]
+    score_column = batch.column(f"{prefix}lang_score")
+    score_values = pc.fill_null(score_column, 0.0).to_numpy(zero_copy_only=False).astype(np.float64)
+    low = ~none & ~refused & ~disagree & (pc.is_null(score_column).to_numpy(zero_copy_only=False) | (score_values < limits))
+    messages = np.array(
+        [
+            f"no language detected ({code!r})" if x is None else f"{code} is not one of {sorted(allowed)}" if allowed is not None else None
+            for x, code in zip(languages, langs)
+        ],
+        dtype=object,
+    )
+    n = len(lang_ids)
+    problems = np.full(n, None, dtype=object)
+    problems[low] = "low_score"
+    problems[none | refused | disagree] = "mismatch"
+    details = np.full(n, None, dtype=object)
+    named = none | refused
+    details[named] = messages[lang_ids[named]]
+    for r in np.flatnonzero(disagree).tolist():
+        details[r] = f"declared {langs[lang_ids[r]]}, detected {tops[top_ids[r]]}"
+    scores = score_column.to_pylist() if low.any() else []
+    for r in np.flatnonzero(low).tolist():
+        code, score, language = langs[lang_ids[r]], scores[r], languages[lang_ids[r]]
+        threshold = thresholds.get(language, default) if language is not None else default
+        details[r] = f"{code} score {score if score is None else round(score, 4)} < {threshold}"
+    return problems.tolist(), details.tolist()
+
+
+def _refused(allowed: frozenset[str] | None, code: str | None) -> bool:
+    """Whether a code that names a language is outside ``allowed`` (False for no language)."""
+    return code is not None and code_or_none(code, language_of) is not None and allowed is not None and not allows(allowed, code)
+
+
+def _distinct(values: pa.Array) -> tuple[np.ndarray, list[str | None]]:
+    """Per row, an index into the distinct values (None among them when a row is null)."""
+    encoded = pc.dictionary_encode(values.cast(pa.string()))
+    distinct = encoded.dictionary.to_pylist() + [None]
+    return pc.fill_null(encoded.indices, len(distinct) - 1).to_numpy(zero_copy_only=False), distinct
+
+
+def first_array(topk: pa.ListArray) -> pa.Array:
+    """The best language of each row's ``lang_topk`` as an array (null for an empty list)."""
+    offsets = np.asarray(topk.offsets)
+    empty = offsets[1:] == offsets[:-1]
+    first = pa.array(offsets[:-1], pa.int64(), mask=empty)
+    return pc.take(topk.values.field("lang"), first)
 
 
 class LanguageFilter(Stage):
