@@ -20,7 +20,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from corpusforge import __version__
 from corpusforge.beam.dedup import DeduplicateExact
-from corpusforge.beam.multiway import GatherTuples
+from corpusforge.beam.groups import GatherGroups
 from corpusforge.beam.near_dedup import DeduplicateNear
 from corpusforge.beam.read import ReadInputs, ReadSource
 from corpusforge.beam.resume import LoadStaged, StageRows, WriteCompletion, fingerprints
@@ -34,7 +34,6 @@ from corpusforge.outputs import CORPUS_LAYOUT, WORK_DIR, LocalStore, OutputDirec
 from corpusforge.resume import REJECTED, RUN_RECORD, ResumePlan, plan_resume, run_record
 from corpusforge.schemas import conform, extend, load_schema, schema_id
 from corpusforge.transforms.dedup import Kind
-from corpusforge.transforms.multiway import MultiwayJoin, tuple_schema
 
 KINDS_IN_ORDER: tuple[Kind, ...] = ("segment", "bitext", "codeswitch")  # derived records flow from earlier kinds to later ones
 
@@ -106,9 +105,10 @@ class _Run:
         if stage.derives:
             self.derived[stage.derives].append((index, out.kept))
             return records
-        if isinstance(stage, MultiwayJoin):  # multiway/: the join's tuples, one row each
-            tuples = out.kept | f"{kind}/{index}:Tuples" >> GatherTuples(stage.min_degree)
-            self.write("multiway", tuples, tuple_schema(), partition=False)
+        grouped = stage.grouped_output()
+        if grouped is not None:  # rows about groups of the kept records (multiway/: one per tuple)
+            rows = out.kept | f"{kind}/{index}:Groups" >> GatherGroups(grouped)
+            self.write(grouped.name, rows, grouped.schema, partition=False)
         return out.kept
 
     def kind(self, kind: Kind) -> None:

@@ -10,7 +10,8 @@ declares how it executes (:attr:`Stage.execution`); Beam sees a stage only throu
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import pyarrow as pa
@@ -37,6 +38,20 @@ class Statistics(Protocol):
     def add_batch(self, batch: pa.RecordBatch) -> None: ...
 
     def merge(self, other: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class GroupedOutput:
+    """An output about groups of a stage's records, one row per group (multi-way tuples), that
+    the job writes beside the records as ``<output>/<name>/``: ``members(batch)`` gives a
+    (group key, member) pair per record of a group; the members of one or more whole groups,
+    gathered across the corpus by key, become rows through ``rows(members)``, in ``schema``.
+    Both must be picklable (module-level functions or partials of them)."""
+
+    name: str
+    schema: pa.Schema
+    members: Callable[[pa.RecordBatch], Iterable[tuple[Any, Any]]]
+    rows: Callable[[Iterable[Any]], pa.RecordBatch]
 
 
 class Stage(abc.ABC):
@@ -91,6 +106,10 @@ class Stage(abc.ABC):
     def describe(self) -> dict:
         """What goes into Parquet metadata and the manifest to identify this stage's output."""
         return {"name": self.name, "version": self.version}
+
+    def grouped_output(self) -> GroupedOutput | None:
+        """An output about groups of the kept records to write beside them; None by default."""
+        return None
 
     def written_reports(self, kind: str) -> dict[str, Callable[[], Any]]:
         """Manifest sections about the records of ``kind`` the run writes (after every stage and

@@ -16,6 +16,7 @@ The columns are stage columns (declared here, added to the run's output schema),
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -26,7 +27,7 @@ import pyarrow.compute as pc
 from corpusforge.multiway import JoinResult, PairTable, join_pairs, pair_keys
 from corpusforge.records import Split, with_columns
 from corpusforge.schemas import entries_dict, load_schema
-from corpusforge.transforms.base import GlobalStage, Stage
+from corpusforge.transforms.base import GlobalStage, GroupedOutput, Stage
 
 MWAY_FIELDS = [
     pa.field(
@@ -85,6 +86,10 @@ class MultiwayJoin(GlobalStage):
     def reports(self, *, stats: PairStats, plan: Stage, output: object) -> dict:
         assert isinstance(plan, MultiwayPlan)  # the plan is the one self.plan() built
         return {"multiway": plan.report()}
+
+    def grouped_output(self) -> GroupedOutput:
+        """``multiway/``: one row per tuple of at least ``min_degree`` languages."""
+        return GroupedOutput(TUPLE_SOURCE, tuple_schema(), functools.partial(keyed_members, min_degree=self.min_degree), tuple_rows)
 
 
 @dataclass
@@ -206,6 +211,11 @@ def tuple_members(batch: pa.RecordBatch, min_degree: int) -> list[tuple[str, int
     rows = batch.filter(pc.fill_null(keep, False))
     columns = [rows.column(name).to_pylist() for name in ("mway_id", "mway_degree", "id", "src_lang", "tgt_lang")]
     return list(zip(*columns))
+
+
+def keyed_members(batch: pa.RecordBatch, min_degree: int) -> list[tuple[str, tuple[str, int, str, str | None, str | None]]]:
+    """:func:`tuple_members` keyed by their tuple id (a :class:`GroupedOutput`'s ``members``)."""
+    return [(member[0], member) for member in tuple_members(batch, min_degree)]
 
 
 def join_batches(batches: Iterable[pa.RecordBatch], stage: MultiwayJoin) -> tuple[list[pa.RecordBatch], MultiwayPlan]:
