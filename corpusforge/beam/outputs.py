@@ -31,6 +31,18 @@ class BeamStore:
             FileSystems.delete([FileSystems.join(path, name) for name in plan.files])
 
 
+def write_atomically(path: str, data: bytes, mime_type: str = "application/octet-stream") -> None:
+    """Write ``path`` whole or not at all, on any Beam filesystem: a temp file beside it, then a
+    rename (the manifest, completion records, a job's summary or vocabulary file)."""
+    temp = f"{path}.tmp"
+    stream = FileSystems.create(temp, mime_type, CompressionTypes.UNCOMPRESSED)
+    try:
+        stream.write(data)
+    finally:
+        stream.close()
+    FileSystems.rename([temp], [path])
+
+
 def beam_create(path: str) -> BinaryIO:
     """A writable binary file on any Beam filesystem (the report's pages on gs://); the object
     appears when it is closed."""

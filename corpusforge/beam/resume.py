@@ -9,12 +9,12 @@ from collections import defaultdict
 
 import apache_beam as beam
 import pyarrow as pa
-from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from corpusforge.accounting import Tally
+from corpusforge.beam.outputs import write_atomically
 from corpusforge.beam.write import read_spill, write_spill
 from corpusforge.io.shards import group_rows
 from corpusforge.resume import DONE_DIR, Fingerprint, done_record, tally_of, tally_rows
@@ -105,13 +105,7 @@ def _write_done(element, *, work_dir: str, fingerprints: dict[str, Fingerprint])
             tally += tally_of(part[1])
     name = uuid.uuid5(uuid.NAMESPACE_URL, source).hex  # a file name for any input name
     path = FileSystems.join(work_dir, DONE_DIR, f"{name}.json")
-    temp = f"{path}.tmp"
-    stream = FileSystems.create(temp, "application/json", CompressionTypes.UNCOMPRESSED)
-    try:
-        stream.write(done_record(source, dict(files), tally, fingerprints.get(source, [])))
-    finally:
-        stream.close()
-    FileSystems.rename([temp], [path])  # atomic: a record is there whole or not at all
+    write_atomically(path, done_record(source, dict(files), tally, fingerprints.get(source, [])), "application/json")  # whole or not at all
     return source
 
 

@@ -22,6 +22,7 @@ from apache_beam.transforms.window import GlobalWindow, GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
 from corpusforge.accounting import Tally
+from corpusforge.beam.outputs import write_atomically
 from corpusforge.io.shards import (
     SHARD_GLOBS,
     MiB,
@@ -36,7 +37,7 @@ from corpusforge.io.shards import (
     hash_buckets,
     split_partitions,
 )
-from corpusforge.manifest import MANIFEST_NAME, build_manifest, write_manifest
+from corpusforge.manifest import MANIFEST_NAME, build_manifest, manifest_bytes
 from corpusforge.outputs import LOCK_NAME, lock_holder
 from corpusforge.schemas import conform
 
@@ -310,14 +311,7 @@ def _write_manifest(
     if clash:
         raise ValueError(f"manifest sections {sorted(clash)} would overwrite the manifest's own keys")
     manifest.update(sections)
-    path = FileSystems.join(output_dir, MANIFEST_NAME)
-    temp = f"{path}.tmp"
-    stream = FileSystems.create(temp, "application/json", CompressionTypes.UNCOMPRESSED)
-    try:
-        write_manifest(stream, manifest)
-    finally:
-        stream.close()
-    FileSystems.rename([temp], [path])
+    write_atomically(FileSystems.join(output_dir, MANIFEST_NAME), manifest_bytes(manifest), "application/json")
     gone = [folder for folder in cleanup if FileSystems.exists(folder)]  # the run's work folders (--resume, dedup spill)
     if gone:
         FileSystems.delete(gone)

@@ -39,10 +39,9 @@ import sys
 
 import apache_beam as beam
 import pydantic
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
 
 from corpusforge.beam.jobs import run_job
+from corpusforge.beam.outputs import write_atomically
 from corpusforge.beam.read import ReadInputs, ReadSource
 from corpusforge.beam.stages import ApplyStage, ReportStatistics, SumTallies
 from corpusforge.beam.write import WriteManifest, WriteShards
@@ -142,15 +141,9 @@ def build(p: beam.Pipeline, cfg: CloneConfig | dict) -> None:
 def write_vocabulary(cloner: LanguageCloner, output: str) -> str:
     """Write ``<output>/vocab.tsv`` (temp file, then rename) on any Beam filesystem; its path."""
     path = posixpath.join(output, VOCAB_FILE)
-    temp = f"{path}.tmp"
     lines = ["id\tpiece\toriginal_id\tcloned"]
     lines += [f"{i}\t{_escape(piece)}\t{original}\t{str(cloned).lower()}" for i, piece, original, cloned in cloner.vocabulary_rows()]
-    stream = FileSystems.create(temp, "text/tab-separated-values", CompressionTypes.UNCOMPRESSED)
-    try:
-        stream.write(("\n".join(lines) + "\n").encode("utf-8"))
-    finally:
-        stream.close()
-    FileSystems.rename([temp], [path])
+    write_atomically(path, ("\n".join(lines) + "\n").encode("utf-8"), "text/tab-separated-values")
     return path
 
 

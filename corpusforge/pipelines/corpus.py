@@ -22,6 +22,7 @@ from corpusforge import __version__
 from corpusforge.beam.dedup import DeduplicateExact
 from corpusforge.beam.groups import GatherGroups
 from corpusforge.beam.near_dedup import DeduplicateNear
+from corpusforge.beam.outputs import write_atomically
 from corpusforge.beam.read import ReadInputs, ReadSource
 from corpusforge.beam.resume import LoadStaged, StageRows, WriteCompletion, fingerprints
 from corpusforge.beam.stages import ApplyStage, ReportStatistics, SumTallies
@@ -302,21 +303,7 @@ def record_run(recipe: Recipe) -> None:
     lock = RunLock.held(directory.path)
     info = lock.info if lock is not None else {}
     record = run_record(recipe.recipe_hash, info.get("started_at", ""), info.get("host", ""), info.get("pid", os.getpid()), __version__)
-    _write_file(f"{directory.path}/{WORK_DIR}/{RUN_RECORD}", record)
-
-
-def _write_file(path: str, data: bytes) -> None:
-    """Write ``path`` atomically (a temp file, then a rename), on any Beam filesystem."""
-    from apache_beam.io.filesystem import CompressionTypes
-    from apache_beam.io.filesystems import FileSystems
-
-    temp = f"{path}.tmp"
-    stream = FileSystems.create(temp, "application/json", CompressionTypes.UNCOMPRESSED)
-    try:
-        stream.write(data)
-    finally:
-        stream.close()
-    FileSystems.rename([temp], [path])
+    write_atomically(f"{directory.path}/{WORK_DIR}/{RUN_RECORD}", record, "application/json")
 
 
 def output_state(recipe: Recipe) -> tuple[bool, str]:

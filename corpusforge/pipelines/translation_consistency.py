@@ -40,12 +40,11 @@ import apache_beam as beam
 import pyarrow as pa
 import pydantic
 from apache_beam import pvalue
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
 
 from corpusforge.accounting import Tally
 from corpusforge.analysis.consistency import ITEM_COLUMNS, ConsistencyScorer, ConsistencySummary
 from corpusforge.beam.jobs import run_job
+from corpusforge.beam.outputs import write_atomically
 from corpusforge.beam.read import ReadEvalRows
 from corpusforge.beam.stages import COUNTS, REJECTED, ReportStatistics, SumTallies
 from corpusforge.beam.write import WriteManifest, WriteShards
@@ -323,14 +322,8 @@ def _problems(batches: list[pa.RecordBatch]) -> dict:
 
 def write_summary(summary: dict, output: str) -> dict:
     """Write ``<output>/summary.json`` (temp file, then rename) on any Beam filesystem; the summary."""
-    path = posixpath.join(output, SUMMARY_FILE)
-    temp = f"{path}.tmp"
-    stream = FileSystems.create(temp, "application/json", CompressionTypes.UNCOMPRESSED)
-    try:
-        stream.write((json.dumps(summary, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
-    finally:
-        stream.close()
-    FileSystems.rename([temp], [path])
+    data = (json.dumps(summary, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+    write_atomically(posixpath.join(output, SUMMARY_FILE), data, "application/json")
     return summary
 
 
