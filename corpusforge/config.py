@@ -411,7 +411,7 @@ def recipe_from_dict(
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise ConfigError(f"inputs: names must be unique; repeated: {', '.join(duplicated)}")
-    inputs = [_resolve_input(i, n, spec, base_dir, check_files) for n, i in enumerate(spec.inputs)]
+    inputs = resolve_inputs(spec.inputs, base_dir, check_files=check_files)
     stages = [_build_stage(n, entry, base_dir, spec.seed) for n, entry in enumerate(spec.stages)]
     _check_stage_order(stages, {i.kind for i in inputs})
     return Recipe(
@@ -424,8 +424,13 @@ def recipe_from_dict(
     )
 
 
-def _resolve_input(spec: InputSpec, index: int, recipe: RecipeSpec, base_dir: str, check_files: bool) -> Input:
-    where = f"inputs.{index}"
+def resolve_inputs(specs: list[InputSpec], base_dir: str, *, check_files: bool = True, where: str = "inputs") -> list[Input]:
+    """The ``inputs:`` of a job config that reads corpora as a recipe does (the clone-language
+    job): readers built from their options, patterns resolved from ``base_dir``; ConfigError."""
+    return [_resolve_input(spec, f"{where}.{index}", base_dir, check_files) for index, spec in enumerate(specs)]
+
+
+def _resolve_input(spec: InputSpec, where: str, base_dir: str, check_files: bool) -> Input:
     key = (spec.format, spec.kind)
     if key not in READERS:
         kinds = [k for f, k in READERS if f == spec.format]
@@ -435,23 +440,6 @@ def _resolve_input(spec: InputSpec, index: int, recipe: RecipeSpec, base_dir: st
     if check_files:
         _check_files(reader, patterns, f"{where}.paths")
     return Input(spec=spec, reader=reader, patterns=patterns)
-
-
-def resolve_inputs(specs: list[InputSpec], base_dir: str, *, check_files: bool = True, where: str = "inputs") -> list[Input]:
-    """The ``inputs:`` of a job config that reads corpora as a recipe does (the clone-language
-    job): readers built from their options, patterns resolved from ``base_dir``; ConfigError."""
-    resolved = []
-    for index, spec in enumerate(specs):
-        key = (spec.format, spec.kind)
-        if key not in READERS:
-            kinds = [k for f, k in READERS if f == spec.format]
-            raise ConfigError(f"{where}.{index}: format {spec.format!r} reads {', '.join(kinds)} records, not {spec.kind!r}")
-        reader = construct(_load_class(READERS[key]), spec.options, f"{where}.{index}.options")
-        patterns = [resolve_path(p, base_dir) for p in spec.paths]
-        if check_files:
-            _check_files(reader, patterns, f"{where}.{index}.paths")
-        resolved.append(Input(spec=spec, reader=reader, patterns=patterns))
-    return resolved
 
 
 def _check_files(reader: Any, patterns: list[str], where: str) -> None:
